@@ -1,0 +1,7 @@
+"""Entry point for ``python -m exam``."""
+
+import sys
+
+from exam.cli import main
+
+sys.exit(main())

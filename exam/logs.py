@@ -1,0 +1,156 @@
+"""Logging for the whole ``exam`` package, configured in one place.
+
+Every module gets its logger with :func:`get_logger` (a child of the ``exam``
+logger) and never configures handlers itself.  Entry points (the CLI, the
+Django settings, the test session) call :func:`configure_logging` once.
+
+Two destinations:
+
+* the console (``stderr``): warnings and errors as short ``LEVEL: message``
+  lines, never a traceback unless ``verbose`` is on;
+* an optional shared log file that every thread of the process writes to, one
+  record per line in :data:`LOG_FORMAT`.
+
+Why the shared file is thread-safe
+----------------------------------
+Threads never touch the file.  Their records go through a
+:class:`logging.handlers.QueueHandler` into a :class:`queue.SimpleQueue`
+(whose ``put`` is atomic and never blocks), and a single
+:class:`logging.handlers.QueueListener` thread drains the queue into a
+:class:`logging.FileHandler`.  One writer means records cannot interleave or
+tear, the queue loses nothing, and the order of one thread's records is the
+order it logged them.  :class:`SingleLineFormatter` escapes line breaks, so a
+record is always exactly one line of the file, tracebacks included.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import logging.handlers
+import queue
+import re
+import sys
+from pathlib import Path
+
+PACKAGE_LOGGER = "exam"
+
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s [%(threadName)s] %(name)s: %(message)s"
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
+CONSOLE_FORMAT = "%(levelname)s: %(message)s"
+
+#: Matches one line of the shared log file; the groups are the record's fields.
+LOG_LINE_PATTERN = re.compile(
+    r"^(?P<time>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}) "
+    r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) "
+    r"\[(?P<thread>[^\]]+)\] "
+    r"(?P<logger>[\w.]+): "
+    r"(?P<message>.*)$"
+)
+
+_state: dict[str, object] = {}
+
+
+class SingleLineFormatter(logging.Formatter):
+    """Formats a record, traceback included, as exactly one line.
+
+    Line breaks become the two characters ``\\n`` so that a log file holds one
+    record per line and can be parsed, counted and grepped line by line.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record formatted by the parent class, line breaks escaped."""
+        return super().format(record).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def get_logger(name: str) -> logging.Logger:
+    """Return the logger for module ``name`` inside the ``exam`` hierarchy.
+
+    Parameters
+    ----------
+    name:
+        Usually ``__name__``; names outside the package are put under it so
+        that every record reaches the handlers configured here.
+    """
+    if name != PACKAGE_LOGGER and not name.startswith(PACKAGE_LOGGER + "."):
+        name = f"{PACKAGE_LOGGER}.{name}"
+    return logging.getLogger(name)
+
+
+def configure_logging(*, log_file: str | Path | None = None, verbose: bool = False) -> None:
+    """Configure the ``exam`` logger's console and (optionally) shared file output.
+
+    Calling it again replaces the previous configuration, so tests and
+    long-running processes can switch files.  Records still propagate to the
+    root logger, where pytest's ``caplog`` sees them.
+
+    Parameters
+    ----------
+    log_file:
+        Path of the shared log file (appended to, parent folders created).
+        ``None`` logs to the console only.
+    verbose:
+        Show ``INFO`` records and tracebacks on the console too.
+    """
+    shutdown_logging()
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    console.setFormatter(
+        SingleLineFormatter(LOG_FORMAT, DATE_FORMAT) if verbose else _ConsoleFormatter(CONSOLE_FORMAT)
+    )
+    handlers: list[logging.Handler] = [console]
+
+    if log_file is not None:
+        path = Path(log_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler = logging.FileHandler(path, encoding="utf-8")
+        file_handler.setFormatter(SingleLineFormatter(LOG_FORMAT, DATE_FORMAT))
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = logging.handlers.QueueListener(records, file_handler)
+        listener.start()
+        _state["listener"] = listener
+        _state["file_handler"] = file_handler
+        handlers.append(logging.handlers.QueueHandler(records))
+
+    for handler in handlers:
+        logger.addHandler(handler)
+    _state["handlers"] = handlers
+
+
+def flush_logging() -> None:
+    """Write every queued record to the shared file before returning.
+
+    The listener thread is stopped (which drains the queue) and restarted.
+    """
+    listener = _state.get("listener")
+    if isinstance(listener, logging.handlers.QueueListener):
+        listener.stop()
+        listener.start()
+
+
+def shutdown_logging() -> None:
+    """Drain the queue, close the shared file and remove the handlers added here."""
+    listener = _state.pop("listener", None)
+    if isinstance(listener, logging.handlers.QueueListener):
+        listener.stop()
+    file_handler = _state.pop("file_handler", None)
+    if isinstance(file_handler, logging.Handler):
+        file_handler.close()
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    handlers = _state.pop("handlers", [])
+    assert isinstance(handlers, list)
+    for handler in handlers:
+        logger.removeHandler(handler)
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """``LEVEL: message`` without the traceback, for people at a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return CONSOLE_FORMAT % {"levelname": record.levelname, "message": record.getMessage()}
+
+
+atexit.register(shutdown_logging)
