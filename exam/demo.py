@@ -19,7 +19,6 @@ Step = tuple[str, Callable[[Path], object]]
 def _steps() -> list[Step]:
     from exam.dicom_io import read_dicom
     from exam.files import list_folder, read_csv
-    from exam.records import StudyRecord
 
     return [
         ("Part 1 - list a folder", lambda folder: list_folder(folder)),
@@ -30,11 +29,15 @@ def _steps() -> list[Step]:
                 folder, "sample-02-dicom.dcm", "SOPClassUID", "(0020,0011)", "NumberOfFrames"
             ),
         ),
-        (
-            "Part 2 - StudyRecord loaded from DICOM",
-            lambda folder: print(StudyRecord.from_dicom(folder / "sample-02-dicom.dcm")) or True,
-        ),
+        ("Part 2 - StudyRecord loaded from DICOM", _print_study),
     ]
+
+
+def _print_study(folder: Path) -> bool:
+    from exam.records import StudyRecord
+
+    print(StudyRecord.from_dicom(folder / "sample-02-dicom.dcm"))
+    return True
 
 
 def run_demo(fixtures: Path) -> bool:

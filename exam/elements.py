@@ -179,5 +179,6 @@ def _first_bad_token(rows: list[str]) -> ElementError:
                 float(token)
             except ValueError:
                 return ElementError(f"data row {index}: {token!r} is not a number", field="data")
-    return ElementError("data contains a value that is not a number", field="data")  # pragma: no cover
-
+    return ElementError(
+        "data contains a value that is not a number", field="data"
+    )  # pragma: no cover

@@ -99,7 +99,9 @@ def configure_logging(*, log_file: str | Path | None = None, verbose: bool = Fal
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.WARNING)
     console.setFormatter(
-        SingleLineFormatter(LOG_FORMAT, DATE_FORMAT) if verbose else _ConsoleFormatter(CONSOLE_FORMAT)
+        SingleLineFormatter(LOG_FORMAT, DATE_FORMAT)
+        if verbose
+        else _ConsoleFormatter(CONSOLE_FORMAT)
     )
     handlers: list[logging.Handler] = [console]
 

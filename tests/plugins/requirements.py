@@ -61,7 +61,9 @@ def load_requirements(path: Path) -> list[Requirement]:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise pytest.UsageError(f"cannot read requirements {path}: {error}") from error
-    requirements = [Requirement(entry["id"], entry["text"]) for entry in table.get("requirement", [])]
+    requirements = [
+        Requirement(entry["id"], entry["text"]) for entry in table.get("requirement", [])
+    ]
     seen: set[str] = set()
     for requirement in requirements:
         if requirement.id in seen:

@@ -1,0 +1,74 @@
+"""exam/cli.py: subcommands, shared options and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from exam import cli
+
+
+def subcommand_names() -> list[str]:
+    parser = cli.build_parser()
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sorted(actions[0].choices)
+
+
+@pytest.mark.req("H.CLI.1")
+@pytest.mark.parametrize("command", subcommand_names())
+def test_every_subcommand_has_help_with_the_shared_options(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """COMMAND --help exits 0 and documents --log-file and --verbose."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m exam {command}")
+    assert "--log-file LOG_FILE" in out
+    assert "-v, --verbose" in out
+
+
+@pytest.mark.req("H.CLI.1")
+def test_a_missing_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a subcommand argparse exits 2 and names what is missing."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: COMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.req("H.CLI.1")
+def test_ctrl_c_exits_1_with_a_warning_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """KeyboardInterrupt inside a command is logged as 'interrupted' and exits 1."""
+
+    def interrupted(args: argparse.Namespace) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_ls", interrupted)
+    assert cli.main(["ls", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == "WARNING: interrupted\n"
+
+
+@pytest.mark.req("H.CLI.1")
+def test_log_file_option_writes_the_commands_records(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--log-file appends the command's records to the named file."""
+
+    def failing(args: argparse.Namespace) -> bool:
+        cli.logger.error("no such thing")
+        return False
+
+    monkeypatch.setattr(cli, "cmd_ls", failing)
+    log_file = tmp_path / "run.log"
+    assert cli.main(["ls", str(tmp_path), "--log-file", str(log_file)]) == 1
+    assert (
+        log_file.read_text(encoding="utf-8")
+        .rstrip("\n")
+        .endswith("ERROR [MainThread] exam.cli: no such thing")
+    )
