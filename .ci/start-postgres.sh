@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Start the machine's own PostgreSQL (Debian's packaged cluster, installed if
+# missing) and make sure the role the test suite logs in with exists; print
+# the DATABASE_URL to use.  Safe to run again: everything is "if not yet".
+# Needs root (apt-get, su postgres), as CI and the developers' machines have.
+set -euo pipefail
+
+ROLE=exam_ci
+PASSWORD=exam_ci
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+fi
+
+# The newest installed cluster: "version name port status ..." (no header with -h).
+read -r version cluster port status _ < <(pg_lsclusters -h | sort -V | tail -n 1) || true
+if [ -z "${version:-}" ]; then
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    cluster=main
+    pg_createcluster "$version" "$cluster" >&2
+    read -r version cluster port status _ < <(pg_lsclusters -h "$version" "$cluster")
+fi
+if [ "$status" != "online" ]; then
+    pg_ctlcluster "$version" "$cluster" start >&2
+fi
+
+# CREATEDB: pytest-django creates (and drops) a test database of its own.
+su postgres -c "psql -q -p $port -v ON_ERROR_STOP=1" >&2 <<SQL
+DO \$\$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN
+        CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD';
+    END IF;
+END
+\$\$;
+SQL
+
+echo "postgresql://$ROLE:$PASSWORD@127.0.0.1:$port/postgres"

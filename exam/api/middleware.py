@@ -1,0 +1,120 @@
+"""Request logging: one record per request, errors with their traceback.
+
+:class:`RequestLogMiddleware` sits first in ``MIDDLEWARE`` and writes one
+record per request to the shared log (through :mod:`exam.logs`), in
+``key=value`` form::
+
+    request_id=9f0c... method=POST path=/api/elements/ status=201 duration_ms=12.3
+    size=412 client=127.0.0.1 body='{"id": "aabbcc1", ...' response='{"id": ...'
+
+INFO below 400, WARNING for 4xx, ERROR with the traceback for 5xx.  Bodies are
+cut to ``EXAM_API_LOG_BODY_CHARS`` characters.  The request ID is the incoming
+``X-Request-ID`` when it is a sane token, else a new one, and is returned in
+the ``X-Request-ID`` response header.
+
+Each request is logged exactly once: an unexpected exception becomes a JSON
+500 here (so Django's own handler never sees it), and the settings keep
+Django's ``django.request`` logger from repeating what this record says.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponseBase
+from rest_framework import status
+
+from exam.api.exceptions import json_error, too_large_response
+from exam.logs import get_logger
+
+logger = get_logger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+#: An incoming request ID is kept only when it matches this (no spaces, no line breaks).
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
+_ERROR_ATTRIBUTE = "_exam_unhandled_exception"
+#: The clock durations are measured with (tests swap in a fake one).
+clock = time.perf_counter
+
+
+class RequestLogMiddleware:
+    """Log every request and response once; turn unexpected errors into a JSON 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        """Handle ``request``, then log it with its response."""
+        started = clock()
+        request_id = _request_id(request.headers.get(REQUEST_ID_HEADER))
+        try:
+            # Reading the body here enforces the size limit for every view:
+            # DRF's parsers read the stream directly and would never check it.
+            body = request.body
+        except RequestDataTooBig:
+            body = b""
+            response: HttpResponseBase = too_large_response()
+        else:
+            response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        self._log(request, response, body, request_id, clock() - started)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase:
+        """Keep the exception for the log record and answer a JSON 500."""
+        setattr(request, _ERROR_ATTRIBUTE, exception)
+        return json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.")
+
+    def _log(
+        self,
+        request: HttpRequest,
+        response: HttpResponseBase,
+        body: bytes,
+        request_id: str,
+        duration: float,
+    ) -> None:
+        limit = settings.EXAM_API_LOG_BODY_CHARS
+        code = response.status_code
+        level = logging.ERROR if code >= 500 else logging.WARNING if code >= 400 else logging.INFO
+        exception: BaseException | None = getattr(request, _ERROR_ATTRIBUTE, None)
+        logger.log(
+            level,
+            "request_id=%s method=%s path=%s status=%d duration_ms=%.1f size=%s client=%s "
+            "body=%s response=%s",
+            request_id,
+            request.method,
+            request.get_full_path(),
+            code,
+            duration * 1000,
+            _size(response),
+            request.META.get("REMOTE_ADDR", "-"),
+            _excerpt(body, limit),
+            "<stream>" if response.streaming else _excerpt(response.content, limit),  # type: ignore[attr-defined]
+            exc_info=exception,
+        )
+
+
+def _request_id(incoming: str | None) -> str:
+    if incoming is not None and REQUEST_ID_PATTERN.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def _size(response: HttpResponseBase) -> str:
+    if response.streaming:
+        return response.get("Content-Length", "-")
+    return str(len(response.content))  # type: ignore[attr-defined]
+
+
+def _excerpt(content: bytes, limit: int) -> str:
+    """Return ``content`` as quoted text, cut to ``limit`` characters."""
+    text = content.decode("utf-8", errors="replace")
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}...(+{len(text) - limit} chars)"
