@@ -39,7 +39,9 @@ def cmd_dicom(args: argparse.Namespace) -> bool:
     """Print a DICOM file's basic fields and the requested tags (Part 1)."""
     from exam.dicom_io import read_dicom
 
-    return read_dicom(args.path, args.file, *args.tag) is not None
+    summary = read_dicom(args.path, args.file, *args.tag)
+    # A tag that could not be parsed was logged and skipped: the run is not a success.
+    return summary is not None and not summary.rejected
 
 
 def cmd_study(args: argparse.Namespace) -> bool:
@@ -56,6 +58,70 @@ def cmd_study(args: argparse.Namespace) -> bool:
     return True
 
 
+def cmd_evenodd(args: argparse.Namespace) -> bool:
+    """Print the numbers in order from an odd and an even thread (Part 3)."""
+    from exam.threads import print_even_odd
+
+    return not print_even_odd(args.start, args.stop, args.interval).interrupted
+
+
+def cmd_elements(args: argparse.Namespace) -> bool:
+    """Process each element of a JSON file in its own thread (Part 3)."""
+    from exam.elements import ElementReport, process_json_file
+
+    outcomes = process_json_file(args.path, args.file, max_threads=args.max_threads)
+    return outcomes is not None and all(isinstance(o, ElementReport) for o in outcomes)
+
+
+def positive_int(text: str) -> int:
+    """Argument type: an int of at least 1 (argparse names it in its error)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """Argument type: a finite number of seconds, at least 0."""
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text}")
+    return value
+
+
+def cmd_serve(args: argparse.Namespace) -> bool:
+    """Serve the REST API with gunicorn, starting the embedded PostgreSQL if needed (Part 4)."""
+    from exam.api.commands import ServeOptions, serve
+
+    options = ServeOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_file=args.log_file,
+        verbose=args.verbose,
+    )
+    return serve(options)
+
+
+def cmd_load(args: argparse.Namespace) -> bool:
+    """Store a JSON file of elements in the API's database (Part 4)."""
+    from exam.api.commands import load_file
+
+    result = load_file(args.file)
+    if result is None:
+        return False
+    print(result)
+    return True
+
+
+def port_number(text: str) -> int:
+    """Argument type: a TCP port, 0 (any free port) to 65535."""
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
+    return value
+
+
 def cmd_demo(args: argparse.Namespace) -> bool:
     """Run every implemented part on the bundled fixtures."""
     from exam.demo import run_demo
@@ -63,11 +129,29 @@ def cmd_demo(args: argparse.Namespace) -> bool:
     return run_demo(FIXTURES)
 
 
+def _shared_options(*, suppress_defaults: bool) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--log-file",
+        type=Path,
+        default=argparse.SUPPRESS if suppress_defaults else None,
+        help="also append log records to this file",
+    )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress_defaults else False,
+        help="show info records too",
+    )
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--log-file", type=Path, help="also append log records to this file")
-    common.add_argument("-v", "--verbose", action="store_true", help="show info records too")
+    common = _shared_options(suppress_defaults=False)
+    # Given after the subcommand, the shared options must not reset what was given before it.
+    common_after = _shared_options(suppress_defaults=True)
 
     parser = argparse.ArgumentParser(
         prog="python -m exam",
@@ -77,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, parents=[common], help=help_text, description=help_text)
+        sub = commands.add_parser(
+            name, parents=[common_after], help=help_text, description=help_text
+        )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -104,6 +190,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = add("study", cmd_study, "print the StudyRecord loaded from a DICOM file")
     study.add_argument("file", type=Path, help="path of the DICOM file")
+
+    evenodd = add("evenodd", cmd_evenodd, "print numbers in order from an odd and an even thread")
+    evenodd.add_argument("--start", type=int, default=1, help="first number (default 1)")
+    evenodd.add_argument("--stop", type=int, default=200, help="last number (default 200)")
+    evenodd.add_argument(
+        "--interval", type=seconds, default=0.5, help="seconds between numbers (default 0.5)"
+    )
+
+    elements = add("elements", cmd_elements, "process each JSON element in its own thread")
+    elements.add_argument("path", help="the folder holding the file")
+    elements.add_argument("file", help="the JSON file's name")
+    elements.add_argument(
+        "--max-threads",
+        type=positive_int,
+        default=4,
+        metavar="N",
+        help="most element threads alive at once (default 4)",
+    )
+
+    serve = add("serve", cmd_serve, "serve the REST API (applies migrations; gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=port_number, default=8000, help="port, 0 for any free one (default 8000)"
+    )
+    serve.add_argument(
+        "--workers", type=positive_int, default=2, help="gunicorn worker processes (default 2)"
+    )
+
+    load = add("load", cmd_load, "store a JSON file of elements in the API's database")
+    load.add_argument("file", type=Path, help="path of the JSON file (Part 3's format)")
 
     return parser
 

@@ -18,7 +18,9 @@ Step = tuple[str, Callable[[Path], object]]
 
 def _steps() -> list[Step]:
     from exam.dicom_io import read_dicom
+    from exam.elements import process_json_file
     from exam.files import list_folder, read_csv
+    from exam.threads import print_even_odd
 
     return [
         ("Part 1 - list a folder", lambda folder: list_folder(folder)),
@@ -30,7 +32,19 @@ def _steps() -> list[Step]:
             ),
         ),
         ("Part 2 - StudyRecord loaded from DICOM", _print_study),
+        ("Part 3 - even and odd threads taking turns", lambda _: print_even_odd(1, 10, 0.01)),
+        (
+            "Part 3 - one thread per JSON element, at most 4 alive",
+            lambda folder: process_json_file(folder, "sample-03-00-json.json"),
+        ),
+        ("Part 4 - REST API on PostgreSQL, in-process and rolled back", _api_round_trip),
     ]
+
+
+def _api_round_trip(folder: Path) -> object:
+    from exam.api.commands import demo
+
+    return demo(folder)
 
 
 def _print_study(folder: Path) -> bool:

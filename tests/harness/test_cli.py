@@ -72,3 +72,21 @@ def test_log_file_option_writes_the_commands_records(
         .rstrip("\n")
         .endswith("ERROR [MainThread] exam.cli: no such thing")
     )
+
+
+@pytest.mark.req("H.CLI.1")
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ls", "x"], (None, False)),
+        (["-v", "--log-file", "a.log", "ls", "x"], (Path("a.log"), True)),
+        (["ls", "x", "-v", "--log-file", "b.log"], (Path("b.log"), True)),
+        (["--log-file", "a.log", "ls", "x", "--verbose"], (Path("a.log"), True)),
+    ],
+)
+def test_shared_options_work_before_and_after_the_subcommand(
+    argv: list[str], expected: tuple[Path | None, bool]
+) -> None:
+    """--log-file and --verbose take effect wherever they are given."""
+    args = cli.build_parser().parse_args(argv)
+    assert (args.log_file, args.verbose) == expected

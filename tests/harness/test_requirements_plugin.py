@@ -39,6 +39,8 @@ def run(pytester: pytest.Pytester):
         pytester.makepyfile(test_inner=source)
         return pytester.runpytest_inprocess(
             "-p",
+            "no:django",
+            "-p",
             "tests.plugins.requirements",
             f"--requirements-file={requirements}",
             "--requirements-report=report.md",
@@ -117,7 +119,7 @@ def test_a_requirement_listed_twice_is_a_usage_error(pytester: pytest.Pytester) 
     requirements.write_text(REQUIREMENTS + '\n[[requirement]]\nid = "R.1"\ntext = "again"\n')
     pytester.makepyfile(test_inner="def test_x():\n    pass\n")
     result = pytester.runpytest_inprocess(
-        "-p", "tests.plugins.requirements", f"--requirements-file={requirements}"
+        "-p", "no:django", "-p", "tests.plugins.requirements", f"--requirements-file={requirements}"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*requirement R.1 is listed twice in {requirements}*"])

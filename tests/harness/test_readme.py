@@ -1,0 +1,56 @@
+"""The README's promises: its two commands are the ones CI and users run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_commands() -> dict[str, str]:
+    """Return the README's numbered commands, keyed '1' and '2'."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("## The two commands", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = {}
+    for comment, command in re.findall(r"^# (\d)\. .*\n(.+)$", block, flags=re.MULTILINE):
+        commands[comment] = command
+    return commands
+
+
+@pytest.mark.req("H.README.1")
+def test_readme_names_a_main_command_and_a_test_command() -> None:
+    """The README's two commands install the project, then run the demo and tox."""
+    assert readme_commands() == {
+        "1": "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/python -m exam demo",
+        "2": "python3 -m venv .venv && .venv/bin/pip install tox && .venv/bin/tox",
+    }
+
+
+@pytest.mark.req("H.README.1")
+@pytest.mark.parametrize("number", ["1", "2"])
+def test_ci_runs_each_readme_command_verbatim(number: str) -> None:
+    """.ci/run contains each README command as a line of its own."""
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert readme_commands()[number] in ci_lines
+
+
+@pytest.mark.req("H.README.1")
+def test_demo_runs_every_part_on_the_bundled_fixtures() -> None:
+    """python -m exam demo exits 0 and prints a heading for each implemented part."""
+    result = subprocess.run(
+        [sys.executable, "-m", "exam", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    headings = re.findall(r"^=== (Part \d) - ", result.stdout, flags=re.MULTILINE)
+    assert sorted(set(headings)) == ["Part 1", "Part 2", "Part 3", "Part 4"]
+    assert result.stderr == ""
