@@ -34,6 +34,11 @@ BEGIN
     END IF;
 END
 \$\$;
+SELECT 'CREATE DATABASE $ROLE OWNER $ROLE'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$ROLE')
+\gexec
 SQL
 
-echo "postgresql://$ROLE:$PASSWORD@127.0.0.1:$port/postgres"
+# A database the role owns: since PostgreSQL 15 only the owner may create
+# tables in a database's public schema, and the demo migrates where it runs.
+echo "postgresql://$ROLE:$PASSWORD@127.0.0.1:$port/$ROLE"

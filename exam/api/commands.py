@@ -20,7 +20,7 @@ from typing import Any
 
 import django
 from django.core.management import call_command
-from django.db import OperationalError, connections
+from django.db import DatabaseError, connections
 
 from exam.database import DatabaseConfigError, EmbeddedDatabaseError, ensure_database
 from exam.logs import configure_logging, get_logger
@@ -29,7 +29,9 @@ logger = get_logger(__name__)
 
 SETTINGS_MODULE = "exam.api.settings"
 #: Failures to reach the database: logged as one line, never a traceback.
-DATABASE_ERRORS = (DatabaseConfigError, EmbeddedDatabaseError, OperationalError)
+# DatabaseError covers a server that refuses us (OperationalError) and one that
+# lets us in but not to migrate (ProgrammingError, e.g. no CREATE on the schema).
+DATABASE_ERRORS = (DatabaseConfigError, EmbeddedDatabaseError, DatabaseError)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def load_file(path: Path) -> LoadResult | None:
         with _database():
             return _store(path, payload)
     except DATABASE_ERRORS as error:
-        logger.error("%s", error)
+        _log_database_error(error)
         return None
 
 
@@ -147,7 +149,7 @@ def demo(fixtures: Path, *, file: str = "sample-04-json.json", shown: int = 3) -
         with _database():
             result = _round_trip(file, payload, shown)
     except DATABASE_ERRORS as error:
-        logger.error("%s", error)
+        _log_database_error(error)
         return None
     print(result)  # noqa: T201 - the demo's output is what the step is for
     return result
@@ -182,8 +184,13 @@ def serve(options: ServeOptions) -> bool:
         with _database():
             return _run_gunicorn(options)
     except DATABASE_ERRORS as error:
-        logger.error("%s", error)
+        _log_database_error(error)
         return False
+
+
+def _log_database_error(error: Exception) -> None:
+    # The server's first line says what is wrong; the rest (the SQL, a caret) is noise here.
+    logger.error("%s", str(error).strip().splitlines()[0])
 
 
 @contextmanager

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest
 from django.db import connection
 
@@ -200,6 +202,37 @@ class TestDemo:
                 logging.ERROR,
                 "cannot start the embedded PostgreSQL in /x: disk full",
             )
+        ]
+
+    @pytest.mark.req("P4.CLI.2")
+    def test_demo_on_a_database_it_cannot_migrate_logs_why_and_exits_1(self) -> None:
+        """A database that lets the demo in but not migrate is one error line, no traceback."""
+        broken = f"exam_broken_{os.getpid()}"
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {broken}")
+        url = database_url(connection.settings_dict | {"NAME": broken})
+        try:
+            with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+                # A django_migrations table without Django's columns: migrate cannot use it.
+                cursor.execute("CREATE TABLE django_migrations (id integer)")
+            conn.close()
+            result = subprocess.run(
+                [sys.executable, "-m", "exam", "demo"],
+                cwd=ROOT,
+                env=environment(DATABASE_URL=url),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE {broken} WITH (FORCE)")
+
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [
+            'ERROR: column django_migrations.app does not exist',
+            "ERROR: demo step failed: Part 4 - REST API on PostgreSQL, in-process and rolled back",
         ]
 
 
