@@ -231,7 +231,7 @@ class TestDemo:
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
         assert result.stderr.splitlines() == [
-            'ERROR: column django_migrations.app does not exist',
+            "ERROR: column django_migrations.app does not exist",
             "ERROR: demo step failed: Part 4 - REST API on PostgreSQL, in-process and rolled back",
         ]
 
