@@ -12,9 +12,10 @@ cut to ``EXAM_API_LOG_BODY_CHARS`` characters.  The request ID is the incoming
 ``X-Request-ID`` when it is a sane token, else a new one, and is returned in
 the ``X-Request-ID`` response header.
 
-Each request is logged exactly once: an unexpected exception becomes a JSON
-500 here (so Django's own handler never sees it), and the settings keep
-Django's ``django.request`` logger from repeating what this record says.
+Each request is logged exactly once: an exception escaping a view becomes a
+JSON answer here -- 404 for ``Http404``, 400 for ``SuspiciousOperation``, 500
+for anything else -- so Django's own handler never sees it, and the settings
+keep Django's ``django.request`` logger from repeating what this record says.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponseBase
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponseBase
 from rest_framework import status
 
-from exam.api.exceptions import json_error, too_large_response
+from exam.api.exceptions import json_error, not_found_view, too_large_response
 from exam.logs import get_logger
 
 logger = get_logger(__name__)
@@ -67,7 +68,17 @@ class RequestLogMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase:
-        """Keep the exception for the log record and answer a JSON 500."""
+        """Answer Django's client errors as JSON 404/400; keep anything else and answer a JSON 500.
+
+        ``Http404`` comes from the static-file view, ``SuspiciousOperation``
+        from a ``Host`` header outside ``ALLOWED_HOSTS`` (``DisallowedHost``)
+        when a response builds an absolute URL: the client's fault, not the
+        server's.
+        """
+        if isinstance(exception, Http404):
+            return not_found_view(request, exception)
+        if isinstance(exception, SuspiciousOperation):
+            return json_error(status.HTTP_400_BAD_REQUEST, "Bad request.")
         setattr(request, _ERROR_ATTRIBUTE, exception)
         return json_error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.")
 

@@ -93,8 +93,6 @@ LANGUAGE_CODE = "en"
 DATA_UPLOAD_MAX_MEMORY_SIZE = _env_int("EXAM_API_MAX_BODY_BYTES", 5 * 1024 * 1024)
 #: Request and response bodies are logged cut to this many characters.
 EXAM_API_LOG_BODY_CHARS = _env_int("EXAM_API_LOG_BODY_CHARS", 500)
-#: Paths the request-logging middleware covers.
-EXAM_API_PATH_PREFIX = "/api/"
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

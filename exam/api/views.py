@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from exam.api.exceptions import ElementNotFound
 from exam.api.schema import POST_ANSWER, POST_BODY, ref
 from exam.api.selectors import element_get, element_list
 from exam.api.serializers import (
@@ -148,6 +149,15 @@ class ElementCollectionView(GenericAPIView):  # type: ignore[type-arg]
 
 class ElementDetailView(APIView):
     """``/api/elements/<id>/``: one element, by its own id."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Answer 404 for an id holding a NUL character before any query sees it.
+
+        PostgreSQL refuses NUL in text outright (a 500); no stored id can hold one.
+        """
+        super().initial(request, *args, **kwargs)
+        if "\x00" in kwargs["element_id"]:
+            raise ElementNotFound(kwargs["element_id"])
 
     @extend_schema(
         operation_id="elements_retrieve",

@@ -122,3 +122,16 @@ def test_list_refuses_to_render_anything_but_json(api_client: APIClient) -> None
 
     assert response.status_code == status.HTTP_406_NOT_ACCEPTABLE
     assert response.json() == {"detail": "Could not satisfy the request Accept header."}
+
+
+@pytest.mark.req("P4.GET.1")
+def test_list_filter_by_a_device_name_with_a_nul_character_is_empty(
+    api_client: APIClient,
+) -> None:
+    """No device name holds NUL (PostgreSQL refuses it): such a filter matches nothing."""
+    ElementFactory(device_name="MRI")
+
+    response = api_client.get(LIST_URL, {"device_name": "MRI\x00"})
+
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}

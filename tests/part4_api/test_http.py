@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from exam.api.models import Element
+from tests.factories import ElementFactory
 
 from .paths import LIST_URL, detail_url
 
@@ -118,3 +119,36 @@ def test_a_body_at_the_configured_size_is_accepted(
     response = api_client.post(LIST_URL, body, content_type="application/json")
 
     assert response.status_code == status.HTTP_201_CREATED
+
+
+@pytest.mark.req("P4.HTTP.1")
+def test_a_missing_static_file_answers_a_json_404(api_client: APIClient) -> None:
+    """A static path with no file behind it is a JSON 404, not a 500."""
+    response = api_client.get("/static/no-such-file.css")
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.req("P4.HTTP.3")
+def test_a_host_outside_allowed_hosts_answers_a_json_400(api_client: APIClient) -> None:
+    """A Host header Django refuses (DisallowedHost) is the client's fault: 400, not 500."""
+    ElementFactory.create_batch(2)
+
+    response = api_client.get(LIST_URL, {"limit": 1}, HTTP_HOST="evil.example")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"detail": "Bad request."}
+
+
+@pytest.mark.req("P4.GET.2", "P4.PUT.2", "P4.DEL.1")
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_an_id_with_a_nul_character_answers_404(api_client: APIClient, method: str) -> None:
+    """PostgreSQL refuses NUL in text; an id holding one is simply unknown: 404, not 500."""
+    response = getattr(api_client, method)(
+        detail_url("a%00b"), {"device_name": "MRI"}, format="json"
+    )
+
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response.json() == {"detail": "No element has id 'a\\x00b'."}

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from exam.api import middleware, views
 from exam.logs import LOG_LINE_PATTERN, configure_logging, flush_logging
+from tests.factories import ElementFactory
 
 from .paths import LIST_URL, detail_url
 
@@ -186,6 +187,32 @@ def test_a_streamed_response_is_logged_with_its_length_but_not_its_content(
         f"request_id=req-5 method=GET path={path} status=200 duration_ms=12.5 "
         f"size={response['Content-Length']} client=127.0.0.1 body='' response=<stream>"
     ]
+
+
+@pytest.mark.req("P4.LOG.1")
+def test_a_refused_host_is_logged_once_as_a_warning(
+    api_client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A DisallowedHost 400 is one WARNING without traceback; django.security adds nothing."""
+    ElementFactory.create_batch(2)
+    caplog.set_level(logging.DEBUG)
+
+    api_client.get(LIST_URL, {"limit": 1}, HTTP_HOST="evil.example", HTTP_X_REQUEST_ID="req-9")
+
+    assert caplog.record_tuples == [
+        (
+            LOGGER,
+            logging.WARNING,
+            line(
+                request_id="req-9",
+                method="GET",
+                path=f"{LIST_URL}?limit=1",
+                code=400,
+                response='{"detail": "Bad request."}',
+            ),
+        )
+    ]
+    assert caplog.records[0].exc_info is None
 
 
 class TestRequestId:
