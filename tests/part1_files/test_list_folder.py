@@ -73,7 +73,10 @@ class TestListFolder:
 
         list_folder(folder)
 
-        assert "  latest/\n" in capsys.readouterr().out
+        assert capsys.readouterr().out == (
+            f"7 entries in {folder}\n  .hidden\n  A.dcm\n  alpha/\n  b.csv\n  c.json\n"
+            "  latest/\n  Zeta/\n"
+        )
 
     @pytest.mark.req("P1.LS.2")
     def test_list_folder_accepts_the_path_as_a_string(self, folder: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -222,6 +223,24 @@ class TestBadFile:
         assert problems(caplog) == [
             ("ERROR", f"cannot read {tmp_path / 'folder.json'}: Is a directory")
         ]
+
+    @pytest.mark.req("P3.EL.5")
+    def test_a_file_without_read_permission_logs_an_error_and_returns_none(
+        self,
+        write_elements: WriteElements,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """A file the system refuses to open is reported with the system's reason."""
+        path = write_elements({"1": element("id1", "1 2")})
+
+        # The tests run as root, whom chmod cannot lock out: the refusal is injected.
+        def refuse(file: Path, *args: object, **kwargs: object) -> str:
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+
+        monkeypatch.setattr(Path, "read_text", refuse)
+        assert process_json_file(path.parent, path.name) is None
+        assert problems(caplog) == [("ERROR", f"cannot read {path}: Permission denied")]
 
     @pytest.mark.req("P3.EL.5")
     def test_a_file_that_is_not_utf8_logs_an_error_and_returns_none(

@@ -33,6 +33,7 @@ class SlotProbe:
         self.most_alive = 0
         self.full = False
         self.thread_names: list[str] = []
+        self.threads: set[threading.Thread] = set()
         self.starts: list[float] = []
         self.ends: list[float] = []
 
@@ -40,6 +41,7 @@ class SlotProbe:
         with self.condition:
             self.starts.append(time.monotonic())
             self.thread_names.append(threading.current_thread().name)
+            self.threads.add(threading.current_thread())
             self.most_alive = max(self.most_alive, len(part3_threads()))
             self.running += 1
             self.most_running = max(self.most_running, self.running)
@@ -95,6 +97,8 @@ def test_one_thread_is_started_per_element(many_elements: Path, max_threads: int
     """Twenty-four elements give twenty-four threads, each named after its element."""
     probe = run_probed(many_elements, max_threads)
     assert sorted(probe.thread_names) == sorted(f"element-{k}" for k in range(1, ELEMENTS + 1))
+    # Distinct Thread objects, not only distinct names: a reused (renamed) thread would count once.
+    assert len(probe.threads) == ELEMENTS
 
 
 @pytest.mark.req("P3.EL.2")
