@@ -24,6 +24,7 @@ and even :meth:`threading.Thread.is_alive` never sees more than
 from __future__ import annotations
 
 import json
+import math
 import queue
 import threading
 from collections.abc import Callable
@@ -192,14 +193,21 @@ def summarize_element(key: str, element: object) -> ElementReport:
     if maximum == 0.0:
         logger.warning("element %s (id %s): all values are 0, normalised to zeros", key, element_id)
     rows, columns = values.shape
+    average_after = float(normalized.mean())
+    with np.errstate(over="ignore"):
+        average_before = float(values.mean())
+    if not math.isfinite(average_before):
+        # The sum of values near the float maximum overflows although their
+        # mean does not; the mean of the scaled values, scaled back, cannot.
+        average_before = maximum * average_after
     return ElementReport(
         key=key,
         id=element_id,
         device_name=device_name,
         size=int(values.size),
         shape=(rows, columns),
-        average_before=float(values.mean()),
-        average_after=float(normalized.mean()),
+        average_before=average_before,
+        average_after=average_after,
         maximum=maximum,
     )
 

@@ -211,6 +211,13 @@ class TestSummarizeElement:
         assert_report_matches(summarize_element("7", element), expected)
 
     @pytest.mark.req("P3.EL.4")
+    def test_values_whose_sum_overflows_still_have_a_finite_average(self) -> None:
+        """Near the float maximum the average is the maximum times the normalised average."""
+        report = summarize_element("5", {"id": "huge5", "data": ["1e308 1e308", "1e308 5e307"]})
+        assert (report.maximum, report.average_after) == (1e308, 0.875)
+        assert report.average_before == 1e308 * 0.875
+
+    @pytest.mark.req("P3.EL.4")
     def test_all_zero_data_gives_zero_averages_and_a_warning(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:

@@ -171,6 +171,18 @@ class TestPostSingleElement:
         assert response.status_code == status.HTTP_201_CREATED
         assert response.json()["device_name"] is None
 
+    @pytest.mark.req("P4.POST.2")
+    def test_post_of_values_near_the_float_maximum_stores_their_finite_average(
+        self, post_json: PostJson
+    ) -> None:
+        """Values whose sum overflows are valid: 201, and the average stored is finite."""
+        response = post_json({"id": "huge1", "data": ["1e308 1e308", "1e308 5e307"]})
+
+        assert response.status_code == status.HTTP_201_CREATED
+        body = response.json()
+        assert (body["average_before"], body["average_after"]) == (1e308 * 0.875, 0.875)
+        assert Element.objects.get(element_id="huge1").average_before == 1e308 * 0.875
+
     @pytest.mark.req("P4.MODEL.3")
     def test_post_gives_a_new_entry_equal_created_and_updated_timestamps(
         self, post_json: PostJson
