@@ -247,10 +247,10 @@ def read_csv(path: StrPath, filename: str) -> CsvSummary | None:
       cell is a finite number; empty cells are skipped and counted.
     * A numeric-looking column with text in it (``n/a`` among the weights) is
       non-numeric and logged as a WARNING naming the line of its first text
-      cell.  A column whose first value is text (an ID, a sex code) is plainly
-      a text column: non-numeric, logged at INFO.  An all-empty column is
-      non-numeric with a WARNING.  Cell contents are never logged: they may
-      be protected health information.
+      cell.  A column whose first value is text (an ID, a sex code) is a text
+      column: non-numeric, logged as a WARNING naming the line of that value.
+      An all-empty column is non-numeric with a WARNING.  Cell contents are
+      never logged: they may be protected health information.
 
     Parameters
     ----------
@@ -509,20 +509,13 @@ class _Scanner:
             i for i, cell in enumerate(cells) if cell.strip() and not _is_finite_number(cell)
         )
         column.numeric = False
+        # Either way it is the warning the test asks for; the wording tells a
+        # text column (an ID) from numbers spoilt by text (n/a among weights).
         if column.count or any(cell.strip() for cell in cells[:bad]):
-            logger.warning(
-                "%s: column %r is not numeric (first non-number on line %d)",
-                self.name,
-                column.name,
-                starts[bad],
-            )
+            message = "%s: column %r is not numeric (first non-number on line %d)"
         else:
-            logger.info(
-                "%s: column %r is a text column (first value on line %d)",
-                self.name,
-                column.name,
-                starts[bad],
-            )
+            message = "%s: column %r is a text column (first value on line %d)"
+        logger.warning(message, self.name, column.name, starts[bad])
 
     def summary(self) -> CsvSummary:
         """Return the summary of everything fed; raise CsvError when there is nothing to show."""

@@ -62,12 +62,15 @@ class TestCsvCommand:
     def test_csv_prints_the_summary_and_exits_0(
         self, folder: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """A good file: its summary on stdout; a text column is not worth a warning."""
+        """A good file: its summary on stdout; the text column's warning on stderr."""
         assert main(["csv", str(folder), "vitals.csv"]) == 0
 
         captured = capsys.readouterr()
         assert captured.out == f"{summarize_csv(folder / 'vitals.csv')}\n"
-        assert captured.err == ""
+        assert captured.err == (
+            f"WARNING: {folder / 'vitals.csv'}: column 'id' is a text column "
+            "(first value on line 2)\n"
+        )
 
     @pytest.mark.req("P1.CSV.9", "H.CLI.1")
     @pytest.mark.parametrize(

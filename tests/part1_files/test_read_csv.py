@@ -123,21 +123,21 @@ class TestSampleFile:
         )
 
     @pytest.mark.req("P1.CSV.6")
-    def test_read_csv_logs_text_columns_at_info_only(
+    def test_read_csv_warns_about_each_text_column_naming_its_first_value(
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
-        """An ID column is plainly text: an INFO record each, no warning, cell contents unlogged."""
+        """Each text column (ID, sex) is warned about at its first value's line, not its value."""
         read_csv(FIXTURES, "sample-01-csv.csv")
 
         assert caplog.record_tuples == [
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{SAMPLE}: column 'PatientID' is a text column (first value on line 2)",
             ),
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{SAMPLE}: column 'Sex' is a text column (first value on line 2)",
             ),
         ]
@@ -297,7 +297,7 @@ class TestNumericColumns:
         assert caplog.record_tuples == [
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{path}: column 'id' is a text column (first value on line 2)",
             ),
             (
@@ -311,14 +311,14 @@ class TestNumericColumns:
     def test_read_csv_names_the_first_value_of_a_text_column_after_empty_cells(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
-        """A text column starting with empty cells is logged at INFO with its first value's line."""
+        """A text column starting with empty cells is warned about at its first value's line."""
         path = write(tmp_path, "note,value\n,1\n,2\nseen,3\n")
 
         assert summarize(path).non_numeric == ("note",)
         assert caplog.record_tuples == [
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{path}: column 'note' is a text column (first value on line 4)",
             )
         ]
@@ -510,7 +510,7 @@ class TestChunks:
         assert caplog.record_tuples == [
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{path}: column 'note' is a text column (first value on line 2)",
             ),
             (

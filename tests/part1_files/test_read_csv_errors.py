@@ -283,19 +283,19 @@ class TestContentErrors:
         caplog: pytest.LogCaptureFixture,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        """Text columns only: each is logged at INFO, then the ERROR."""
+        """Text columns only: a warning for each, then the ERROR."""
         path = write_bytes(tmp_path, b"id,sex\nP1,F\nP2,M\n")
 
         assert read_csv(path.parent, path.name) is None
         assert caplog.record_tuples == [
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{path}: column 'id' is a text column (first value on line 2)",
             ),
             (
                 "exam.files",
-                logging.INFO,
+                logging.WARNING,
                 f"{path}: column 'sex' is a text column (first value on line 2)",
             ),
             ("exam.files", logging.ERROR, f"{path}: no numeric column"),

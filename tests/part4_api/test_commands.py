@@ -230,7 +230,10 @@ class TestDemo:
 
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
+        sample_csv = ROOT / "fixtures" / "sample-01-csv.csv"
         assert result.stderr.splitlines() == [
+            f"WARNING: {sample_csv}: column 'PatientID' is a text column (first value on line 2)",
+            f"WARNING: {sample_csv}: column 'Sex' is a text column (first value on line 2)",
             "ERROR: column django_migrations.app does not exist",
             "ERROR: demo step failed: Part 4 - REST API on PostgreSQL, in-process and rolled back",
         ]
