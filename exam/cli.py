@@ -9,8 +9,10 @@ asks for; this module only parses arguments and maps results to exit codes.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from exam.logs import configure_logging, get_logger, shutdown_logging
 
@@ -19,6 +21,7 @@ logger = get_logger(__name__)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 Handler = Callable[[argparse.Namespace], bool]
+T = TypeVar("T", int, float)
 
 
 def cmd_ls(args: argparse.Namespace) -> bool:
@@ -73,20 +76,27 @@ def cmd_elements(args: argparse.Namespace) -> bool:
     return outcomes is not None and all(isinstance(o, ElementReport) for o in outcomes)
 
 
-def positive_int(text: str) -> int:
-    """Argument type: an int of at least 1 (argparse names it in its error)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+def _argument(text: str, convert: Callable[[str], T], fits: Callable[[T], bool], what: str) -> T:
+    """Convert an option's text, or make argparse say what it must be and what it got."""
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not fits(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """Argument type: a whole number of at least 1."""
+    return _argument(text, int, lambda value: value >= 1, "a whole number of at least 1")
 
 
 def seconds(text: str) -> float:
     """Argument type: a finite number of seconds, at least 0."""
-    value = float(text)
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text}")
-    return value
+    return _argument(
+        text, float, lambda value: 0 <= value < math.inf, "a finite number of seconds >= 0"
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> bool:
@@ -116,10 +126,7 @@ def cmd_load(args: argparse.Namespace) -> bool:
 
 def port_number(text: str) -> int:
     """Argument type: a TCP port, 0 (any free port) to 65535."""
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
-    return value
+    return _argument(text, int, lambda value: 0 <= value <= 65535, "a port from 0 to 65535")
 
 
 def cmd_demo(args: argparse.Namespace) -> bool:

@@ -90,3 +90,24 @@ def test_shared_options_work_before_and_after_the_subcommand(
     """--log-file and --verbose take effect wherever they are given."""
     args = cli.build_parser().parse_args(argv)
     assert (args.log_file, args.verbose) == expected
+
+
+@pytest.mark.req("H.CLI.1", "P4.CLI.1")
+@pytest.mark.parametrize(
+    ("port", "reason"),
+    [
+        ("65536", "must be a port from 0 to 65535, got '65536'"),
+        ("-1", "must be a port from 0 to 65535, got '-1'"),
+        ("http", "must be a port from 0 to 65535, got 'http'"),
+    ],
+)
+def test_an_invalid_port_is_a_usage_error_saying_what_a_port_is(
+    port: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse refuses it with exit code 2, naming the option and the range."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", "--port", port])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"python -m exam serve: error: argument --port: {reason}"
+    )
