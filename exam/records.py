@@ -748,7 +748,8 @@ class _HeaderReader:
         if birth_date is None or study_date is None:
             return None
         if birth_date > study_date:
-            self.warn(f"birth date {birth_date} is after the study date {study_date}; age unknown")
+            # Dates of birth are protected health information too: say what, not which.
+            self.warn("the birth date is after the study date; age unknown")
             return None
         return age_on(birth_date, study_date)
 
