@@ -70,41 +70,33 @@ class TestFileErrors:
         assert_fails(path, f"{path}: is a folder, not a file", caplog, capsys)
 
     @pytest.mark.req("P1.CSV.9")
-    def test_read_csv_logs_an_error_and_returns_none_without_permission(
+    @pytest.mark.parametrize(
+        ("error", "reason"),
+        [
+            (PermissionError(errno.EACCES, "Permission denied"), "permission denied"),
+            (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+        ],
+        ids=["permission-denied", "other-os-error"],
+    )
+    def test_read_csv_logs_an_error_and_returns_none_when_the_system_refuses_the_file(
         self,
+        error: OSError,
+        reason: str,
         tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        """A file the operating system refuses to open: permission denied."""
+        """A file the system refuses to open (permission, I/O) is logged with its reason."""
         path = write_bytes(tmp_path, b"a\n1\n")
 
         # The tests run as root, whom chmod cannot lock out: the refusal is injected.
         def refuse(file: object, *args: object, **kwargs: object) -> None:
-            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            raise type(error)(error.errno, error.strerror, str(file))
 
         monkeypatch.setattr(files, "open", refuse, raising=False)
 
-        assert_fails(path, f"{path}: permission denied", caplog, capsys)
-
-    @pytest.mark.req("P1.CSV.9")
-    def test_read_csv_logs_the_system_reason_for_any_other_os_error(
-        self,
-        tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str],
-    ) -> None:
-        """Any other operating-system failure is logged with the system's own reason."""
-        path = write_bytes(tmp_path, b"a\n1\n")
-
-        def fail(file: object, *args: object, **kwargs: object) -> None:
-            raise OSError(errno.EIO, "Input/output error", str(file))
-
-        monkeypatch.setattr(files, "open", fail, raising=False)
-
-        assert_fails(path, f"{path}: Input/output error", caplog, capsys)
+        assert_fails(path, f"{path}: {reason}", caplog, capsys)
 
     @pytest.mark.req("P1.CSV.9")
     def test_summarize_csv_raises_csv_error_naming_the_file_and_the_problem(
