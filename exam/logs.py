@@ -31,7 +31,9 @@ import logging.handlers
 import queue
 import re
 import sys
+import warnings
 from pathlib import Path
+from typing import TextIO
 
 PACKAGE_LOGGER = "exam"
 
@@ -50,6 +52,20 @@ LOG_LINE_PATTERN = re.compile(
 
 _state: dict[str, object] = {}
 
+#: C0 and C1 control characters and DEL: they would break a line or drive a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """Return ``text`` with every control character escaped (``\\n``, ``\\x1b``).
+
+    Everything printed from a file's contents (DICOM values, element ids, file
+    names) and every log record goes through it, so no input can forge a line
+    or send escape sequences to a terminal.
+    """
+    return _CONTROL.sub(lambda match: _ESCAPES.get(match[0], f"\\x{ord(match[0]):02x}"), text)
+
 
 class SingleLineFormatter(logging.Formatter):
     """Formats a record, traceback included, as exactly one line.
@@ -60,7 +76,7 @@ class SingleLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record formatted by the parent class, line breaks escaped."""
-        return super().format(record).replace("\r", "\\r").replace("\n", "\\n")
+        return escape_controls(super().format(record))
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -120,6 +136,10 @@ def configure_logging(*, log_file: str | Path | None = None, verbose: bool = Fal
     for handler in handlers:
         logger.addHandler(handler)
     _state["handlers"] = handlers
+    # Libraries' warnings (pydicom's, numpy's) become records of this logger
+    # instead of raw multi-line text on stderr.
+    _state["showwarning"] = warnings.showwarning
+    warnings.showwarning = _log_warning
 
 
 def flush_logging() -> None:
@@ -146,13 +166,50 @@ def shutdown_logging() -> None:
     assert isinstance(handlers, list)
     for handler in handlers:
         logger.removeHandler(handler)
+    showwarning = _state.pop("showwarning", None)
+    if showwarning is not None:
+        warnings.showwarning = showwarning  # type: ignore[assignment]
+
+
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` while logging is configured: one WARNING record, no source line."""
+    get_logger(f"{PACKAGE_LOGGER}.warnings").warning("%s: %s", category.__name__, message)
+
+
+def describe_path_error(error: OSError | ValueError, kind: str = "file") -> str:
+    """Return a short reason, for a user, why a ``kind`` ("file" or "folder") could not be opened.
+
+    ``error`` is what ``open``, ``os.scandir`` and friends raise: an
+    :class:`OSError`, or the :class:`ValueError` they raise for a path holding
+    a NUL byte (which no operating system call accepts).
+    """
+    if not isinstance(error, OSError):
+        return "the path contains a NUL byte"
+    reasons: list[tuple[type[OSError], str]] = [
+        (FileNotFoundError, f"no such {kind}"),
+        (NotADirectoryError, "not a folder"),
+        (IsADirectoryError, "is a folder, not a file"),
+        (PermissionError, "permission denied"),
+    ]
+    for error_type, reason in reasons:
+        if isinstance(error, error_type):
+            return reason
+    return error.strerror or str(error)
 
 
 class _ConsoleFormatter(logging.Formatter):
     """``LEVEL: message`` without the traceback, for people at a terminal."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return CONSOLE_FORMAT % {"levelname": record.levelname, "message": record.getMessage()}
+        message = escape_controls(record.getMessage())
+        return CONSOLE_FORMAT % {"levelname": record.levelname, "message": message}
 
 
 atexit.register(shutdown_logging)

@@ -39,6 +39,7 @@ def test_ci_runs_each_readme_command_verbatim(number: str) -> None:
     assert readme_commands()[number] in ci_lines
 
 
+@pytest.mark.slow
 @pytest.mark.req("H.README.1")
 def test_demo_runs_every_part_on_the_bundled_fixtures() -> None:
     """python -m exam demo exits 0, prints a heading per part and warns only of text columns."""

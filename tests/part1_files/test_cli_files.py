@@ -1,8 +1,8 @@
 """Part 1 on the command line: ``python -m exam ls`` and ``python -m exam csv``.
 
 The CLI is called in-process (``exam.cli.main``); stdout and stderr are
-compared as a user would see them.  The README's Part 1 examples are checked
-against the real output here too, so the README cannot drift from the code.
+compared as a user would see them.  The examples in docs/part1-files.md are checked
+against the real output here too, so the docs cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -123,22 +123,21 @@ class TestCsvCommand:
 
 
 def readme_example(command: str) -> str:
-    """Return the output the README's Part 1 section shows under ``$ command``."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Part 1 — file handling", 1)[1].split("\n## ", 1)[0]
+    """Return the output docs/part1-files.md shows under ``$ command``."""
+    section = (ROOT / "docs" / "part1-files.md").read_text(encoding="utf-8")
     match = re.search(rf"^\$ {re.escape(command)}\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
-    assert match, f"README's Part 1 section shows no example of {command!r}"
+    assert match, f"docs/part1-files.md shows no example of {command!r}"
     return match.group(1)
 
 
 class TestReadmeExamples:
-    """Tests that the README's Part 1 examples show what the commands print."""
+    """Tests that docs/part1-files.md's examples show what the commands print."""
 
     @pytest.mark.req("P1.CSV.1", "H.CLI.1")
     def test_readme_csv_example_is_the_exact_output(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """python -m exam csv fixtures sample-01-csv.csv prints what the README shows."""
+        """python -m exam csv fixtures sample-01-csv.csv prints what docs/part1-files.md shows."""
         command = "python -m exam csv fixtures sample-01-csv.csv"
         monkeypatch.chdir(ROOT)
 
@@ -150,10 +149,10 @@ class TestReadmeExamples:
     def test_readme_ls_example_shows_entries_of_the_fixtures_folder(
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Every name the README lists is listed, in the same order, by the real command.
+        """Every name docs/part1-files.md lists is listed, in the same order, by the real command.
 
         Generated fixtures (fixtures/make_json.py) may add entries on a
-        developer's machine, so the README's list is checked as a subsequence.
+        developer's machine, so the docs' list is checked as a subsequence.
         """
         command = "python -m exam ls fixtures"
         monkeypatch.chdir(ROOT)

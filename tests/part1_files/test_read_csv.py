@@ -563,6 +563,7 @@ def large_csv(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return _generate(folder / f"{request.param}.csv", 200_000, request.param == "irregular")
 
 
+@pytest.mark.slow
 class TestCost:
     """Tests for the one pass and the bounded memory."""
 

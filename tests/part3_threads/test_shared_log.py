@@ -55,6 +55,7 @@ def flooded_log(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return log_file.read_text(encoding="utf-8").splitlines()
 
 
+@pytest.mark.slow
 class TestSharedLogFile:
     """16 threads x 5,000 records into one file."""
 

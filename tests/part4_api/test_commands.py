@@ -239,6 +239,7 @@ class TestDemo:
         ]
 
 
+@pytest.mark.slow
 class TestServe:
     """python -m exam serve [--host --port]"""
 

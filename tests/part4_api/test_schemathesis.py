@@ -58,6 +58,7 @@ def stored_element() -> None:
     suppress_health_check=list(HealthCheck),
     database=None,
 )
+@pytest.mark.slow
 @pytest.mark.req("P4.OAS.2")
 @pytest.mark.django_db
 def test_generated_requests_get_no_server_error_and_responses_match_the_schema(

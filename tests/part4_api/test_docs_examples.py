@@ -1,4 +1,4 @@
-"""The README's Part 4 curl examples, run verbatim against a served API."""
+"""docs/part4-api.md's curl examples, run verbatim against a served API."""
 
 from __future__ import annotations
 
@@ -15,22 +15,21 @@ from .served import database_url, environment, served_api
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-README_API = "http://127.0.0.1:8000"
+DOCS_API = "http://127.0.0.1:8000"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 @dataclass(frozen=True)
 class Example:
-    """One ```console block: a command and the output the README shows for it."""
+    """One ```console block: a command and the output the page shows for it."""
 
     command: str
     output: str
 
 
 def readme_examples() -> list[Example]:
-    """The console blocks of the README's Part 4 section, in order."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("<!-- part4 -->", 1)[1].split("<!-- part5 -->", 1)[0]
+    """The console blocks of docs/part4-api.md, in order."""
+    section = (ROOT / "docs" / "part4-api.md").read_text(encoding="utf-8")
     examples = []
     for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
         command, _, output = block.partition("\n")
@@ -70,9 +69,10 @@ def test_the_readme_has_a_curl_example_for_every_endpoint() -> None:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.req("P4.CLI.3", "P4.CLI.1")
 def test_the_readme_curl_examples_give_the_output_the_readme_shows() -> None:
-    """Each example, run in order against a fresh server, prints what the README shows."""
+    """Each example, run in order against a fresh server, prints what the page shows."""
     curl = shutil.which("curl")
     assert curl is not None, "curl is needed (.ci/run installs it)"
     env = environment(DATABASE_URL=database_url(connection.settings_dict))
@@ -88,7 +88,7 @@ def test_the_readme_curl_examples_give_the_output_the_readme_shows() -> None:
                 text=True,
                 timeout=30,
                 check=True,
-            ).stdout.replace(served.url, README_API)
+            ).stdout.replace(served.url, DOCS_API)
             for example in examples
         ]
         code = served.stop()

@@ -1,4 +1,4 @@
-"""The README's Part 2 section: its example session and printed output are real."""
+"""docs/part2-records.md: its example session and printed output are real."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def part2_section() -> str:
-    """The README text between the part2 and part3 markers."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return text.split("<!-- part2 -->", 1)[1].split("<!-- part3 -->", 1)[0]
+    """The text of docs/part2-records.md."""
+    return (ROOT / "docs" / "part2-records.md").read_text(encoding="utf-8")
 
 
 def fenced(language: str) -> str:
     """The body of the section's first code block in ``language``."""
     match = re.search(rf"^```{language}\n(.*?)^```$", part2_section(), re.MULTILINE | re.DOTALL)
-    assert match is not None, f"no {language} block in the README's Part 2 section"
+    assert match is not None, f"no {language} block in docs/part2-records.md"
     return match.group(1)
 
 
@@ -39,9 +38,10 @@ def test_readme_shows_the_exact_output_of_the_study_command(
 
 @pytest.mark.req("P2.STUDY.6", "P2.PAT.8")
 def test_readme_example_session_runs_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every statement of the pycon example gives the output the README shows."""
+    """Every statement of the pycon example gives the output the page shows."""
     monkeypatch.chdir(ROOT)
-    test = doctest.DocTestParser().get_doctest(fenced("pycon"), {}, "README part 2", None, 0)
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(fenced("pycon"), {}, "docs/part2-records.md", None, 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert (runner.failures, runner.tries) == (0, 6)
