@@ -173,3 +173,124 @@ def test_every_listed_requirement_has_an_id_and_text() -> None:
     requirements = load_requirements(Path(DEFAULT_REQUIREMENTS))
     assert requirements
     assert all(r.id and r.text.strip() for r in requirements)
+
+
+NEEDS_CHROMIUM = """
+[[requirement]]
+id = "R.1"
+text = "rendered in a browser"
+needs = "Chromium"
+"""
+SKIPPED_FOR_WANT_OF_CHROMIUM = (
+    "import pytest\n"
+    '@pytest.mark.req("R.1")\n'
+    "def test_render():\n"
+    '    pytest.skip("no Chromium here")\n'
+)
+
+
+@pytest.fixture
+def run_needing_chromium(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Run an inner session whose one requirement needs Chromium and whose test skips."""
+    requirements = pytester.path / "requirements.toml"
+    requirements.write_text(NEEDS_CHROMIUM, encoding="utf-8")
+    pytester.makepyfile(test_inner=SKIPPED_FOR_WANT_OF_CHROMIUM)
+
+    def _run(ci: str | None) -> pytest.RunResult:
+        if ci is None:
+            monkeypatch.delenv("CI", raising=False)
+        else:
+            monkeypatch.setenv("CI", ci)
+        return pytester.runpytest_inprocess(
+            "-p",
+            "no:django",
+            "-p",
+            "tests.plugins.requirements",
+            f"--requirements-file={requirements}",
+            "--requirements-report=report.md",
+            "--requirements-check",
+        )
+
+    return _run
+
+
+@pytest.mark.req("H.REQ.4")
+def test_a_requirement_whose_need_is_missing_is_not_run_here_and_passes_the_check(
+    run_needing_chromium, pytester: pytest.Pytester
+) -> None:
+    """Outside CI, skipped tests of a requirement with needs report 'not run here' and pass."""
+    result = run_needing_chromium(None)
+    assert result.ret == pytest.ExitCode.OK
+    assert report_of(pytester).splitlines()[-1] == (
+        "| R.1 | rendered in a browser | not run here (needs Chromium) "
+        "| `test_inner.py::test_render` skipped |"
+    )
+
+
+@pytest.mark.req("H.REQ.4")
+def test_in_ci_a_requirement_whose_tests_skipped_fails_the_check_whatever_it_needs(
+    run_needing_chromium, pytester: pytest.Pytester
+) -> None:
+    """With CI set, the same skipped requirement is 'not run' and fails the check."""
+    result = run_needing_chromium("true")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "| R.1 | rendered in a browser | not run |" in report_of(pytester)
+
+
+WORDED_AT_WARNING = """
+[[requirement]]
+id = "R.1"
+text = "A text column is logged at WARNING and the API answers 404."
+"""
+
+
+@pytest.fixture
+def run_worded(pytester: pytest.Pytester):
+    """Run an inner checked session whose one requirement names WARNING and 404."""
+    requirements = pytester.path / "requirements.toml"
+    requirements.write_text(WORDED_AT_WARNING, encoding="utf-8")
+
+    def _run(source: str) -> pytest.RunResult:
+        pytester.makepyfile(test_inner=source)
+        return pytester.runpytest_inprocess(
+            "-p",
+            "no:django",
+            "-p",
+            "tests.plugins.requirements",
+            f"--requirements-file={requirements}",
+            "--requirements-report=report.md",
+            "--requirements-check",
+        )
+
+    return _run
+
+
+@pytest.mark.req("H.REQ.5")
+def test_a_level_or_status_the_wording_names_but_no_test_mentions_fails_the_check(
+    run_worded,
+) -> None:
+    """Tests checking INFO for a requirement worded WARNING and 404 fail the run as drift."""
+    source = (
+        "import pytest\n"
+        '@pytest.mark.req("R.1")\n'
+        "def test_logged():\n"
+        '    assert "INFO" == "INFO"\n'
+    )
+    result = run_worded(source)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["DRIFT R.1: its wording names WARNING, 404, which none of its tests mention"]
+    )
+
+
+@pytest.mark.req("H.REQ.5")
+def test_tests_that_mention_every_named_level_and_status_pass_the_check(run_worded) -> None:
+    """Tests whose source names WARNING and 404 (here in a parametrize table) are no drift."""
+    source = (
+        "import pytest\n"
+        '@pytest.mark.req("R.1")\n'
+        '@pytest.mark.parametrize("expected", [("WARNING", 404)])\n'
+        "def test_logged(expected):\n"
+        "    assert expected\n"
+    )
+    assert run_worded(source).ret == pytest.ExitCode.OK

@@ -9,10 +9,20 @@ requirements it verifies with ``@pytest.mark.req("P1.CSV.3", ...)``.
 * With ``--requirements-check`` (the tox run uses it) the session fails when a
   listed requirement has no test, or when none of its tests passed (a skipped
   test never counts as verifying anything).
+* The check also catches drift between a requirement's wording and its tests:
+  every log level (``WARNING``) and HTTP status code (``404``) the wording
+  names must appear in the source of at least one of its tests.
+* A requirement that needs a program a bare machine lacks (Chromium, a
+  broker) says so: ``needs = "Chromium"``.  Where its tests skip for that
+  reason it is reported "not run here", and only fails the check in CI
+  (``CI`` set), where ``.ci/run`` installs what it needs.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
+import re
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +32,10 @@ import pytest
 
 DEFAULT_REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.toml"
 DEFAULT_REPORT = Path("reports") / "requirements.md"
+#: What a requirement's wording can name that its tests must mention: log levels, HTTP statuses.
+NAMED_VALUES = re.compile(
+    r"\b(DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|(?<![\w.,/-])([2-5]\d\d)(?![\w,.-]?\d)"
+)
 
 
 @dataclass(frozen=True)
@@ -30,14 +44,26 @@ class Requirement:
 
     id: str
     text: str
+    needs: str | None = None
 
 
 @dataclass
 class Trace:
-    """The tests that name one requirement, and how each ended."""
+    """The tests that name one requirement, how each ended, and their source code."""
 
     requirement: Requirement
     outcomes: dict[str, str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def drift(self) -> list[str]:
+        """Log levels and HTTP statuses the wording names that none of its tests mention."""
+        named = [level or code for level, code in NAMED_VALUES.findall(self.requirement.text)]
+        return [
+            value
+            for value in dict.fromkeys(named)
+            if not any(value in source for source in self.sources)
+        ]
 
     @property
     def verified(self) -> bool:
@@ -46,13 +72,21 @@ class Trace:
         return "passed" in values and "failed" not in values
 
     @property
+    def excused(self) -> bool:
+        """True when the requirement's tests all skipped on a machine without what it needs."""
+        skipped = bool(self.outcomes) and set(self.outcomes.values()) == {"skipped"}
+        return self.requirement.needs is not None and skipped and not os.environ.get("CI")
+
+    @property
     def status(self) -> str:
-        """One word for the report: verified, FAILED, untested or not run."""
+        """A word or two for the report: verified, FAILED, untested, not run (here)."""
         if not self.outcomes:
             return "untested"
         if "failed" in self.outcomes.values():
             return "FAILED"
-        return "verified" if self.verified else "not run"
+        if self.verified:
+            return "verified"
+        return f"not run here (needs {self.requirement.needs})" if self.excused else "not run"
 
 
 def load_requirements(path: Path) -> list[Requirement]:
@@ -62,7 +96,8 @@ def load_requirements(path: Path) -> list[Requirement]:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise pytest.UsageError(f"cannot read requirements {path}: {error}") from error
     requirements = [
-        Requirement(entry["id"], entry["text"]) for entry in table.get("requirement", [])
+        Requirement(entry["id"], entry["text"], entry.get("needs"))
+        for entry in table.get("requirement", [])
     ]
     seen: set[str] = set()
     for requirement in requirements:
@@ -117,6 +152,11 @@ class _Tracer:
                 if rid not in self.traces:
                     unknown[rid].append(item.nodeid)
             self.ids_by_test[item.nodeid] = ids
+            if ids:
+                source = _source(item)
+                for rid in ids:
+                    if rid in self.traces:
+                        self.traces[rid].sources.append(source)
         if unknown:
             lines = [f"  {rid}: {', '.join(tests)}" for rid, tests in sorted(unknown.items())]
             raise pytest.UsageError("tests name unknown requirement IDs:\n" + "\n".join(lines))
@@ -144,10 +184,12 @@ class _Tracer:
         report_path.write_text(render_report(list(self.traces.values())), encoding="utf-8")
         if not config.getoption("requirements_check"):
             return
-        missing = [t for t in self.traces.values() if not t.verified]
-        if missing:
+        missing = [t for t in self.traces.values() if not (t.verified or t.excused)]
+        drifted = [t for t in self.traces.values() if t.drift]
+        if missing or drifted:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            self.unverified = missing
+        self.unverified = missing
+        self.drifted = drifted
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         traces = list(self.traces.values())
@@ -159,6 +201,21 @@ class _Tracer:
                 f"NOT VERIFIED {trace.requirement.id} ({trace.status}): {trace.requirement.text}",
                 red=True,
             )
+        for trace in getattr(self, "drifted", []):
+            terminalreporter.write_line(
+                f"DRIFT {trace.requirement.id}: its wording names {', '.join(trace.drift)}, "
+                "which none of its tests mention",
+                red=True,
+            )
+
+
+def _source(item: pytest.Item) -> str:
+    """The test function's source with its decorators, and its class's when it has one."""
+    owner = getattr(item, "cls", None) or getattr(item, "obj", None)
+    try:
+        return inspect.getsource(owner) if owner is not None else ""
+    except (OSError, TypeError):
+        return ""
 
 
 def _outcome(report: pytest.TestReport) -> str | None:
