@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,8 @@ import pytest
 from exam.logs import (
     LOG_LINE_PATTERN,
     configure_logging,
+    describe_path_error,
+    escape_controls,
     flush_logging,
     get_logger,
     shutdown_logging,
@@ -118,3 +123,94 @@ def test_records_still_reach_pytest_caplog(caplog: pytest.LogCaptureFixture) -> 
     configure_logging()
     get_logger("exam.sample").error("seen by caplog")
     assert caplog.record_tuples == [("exam.sample", logging.ERROR, "seen by caplog")]
+
+
+@pytest.mark.req("H.LOG.2")
+def test_control_characters_in_a_record_are_escaped_in_the_file_and_on_the_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A message holding a line break, a tab, ESC, DEL and a C1 control stays one escaped line."""
+    log_file = tmp_path / "shared.log"
+    configure_logging(log_file=log_file)
+    get_logger("exam.sample").warning("name %s", "a\nFAKE b\tc\x1b[31md\x7fe\x85f")
+    shutdown_logging()
+    escaped = "name a\\nFAKE b\\tc\\x1b[31md\\x7fe\\x85f"
+    assert capsys.readouterr().err == f"WARNING: {escaped}\n"
+    (line,) = log_file.read_text(encoding="utf-8").splitlines()
+    match = LOG_LINE_PATTERN.match(line)
+    assert match is not None
+    assert match["message"] == escaped
+
+
+@pytest.mark.req("H.LOG.2")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain é ü 日本", "plain é ü 日本"),
+        ("\r\n", "\\r\\n"),
+        ("\x00\x01\x1f", "\\x00\\x01\\x1f"),
+        ("\x9f\xa0", "\\x9f\xa0"),
+    ],
+)
+def test_escape_controls_escapes_exactly_the_control_characters(text: str, expected: str) -> None:
+    """C0, DEL and C1 controls are escaped; printable text, accents and CJK stay as they are."""
+    assert escape_controls(text) == expected
+
+
+@pytest.mark.req("H.LOG.3")
+def test_a_library_warning_becomes_one_warning_record(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """While logging is configured a warnings.warn is one 'WARNING: Category: message' line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        configure_logging()
+        warnings.warn("value\nwith a line break", UserWarning, stacklevel=1)
+    assert capsys.readouterr().err == "WARNING: UserWarning: value\\nwith a line break\n"
+    assert [(r.name, r.levelname) for r in caplog.records] == [("exam.warnings", "WARNING")]
+
+
+@pytest.mark.req("H.LOG.3")
+def test_after_shutdown_warnings_are_shown_by_python_again() -> None:
+    """shutdown_logging gives warnings.showwarning back to whoever had it before."""
+    before = warnings.showwarning
+    configure_logging()
+    assert warnings.showwarning is not before
+    shutdown_logging()
+    assert warnings.showwarning is before
+
+
+def _os_error(action: Callable[[], object]) -> OSError | ValueError:
+    try:
+        action()
+    except (OSError, ValueError) as error:
+        return error
+    raise AssertionError("no error")
+
+
+@pytest.mark.req("H.LOG.4")
+@pytest.mark.parametrize(
+    ("make", "kind", "reason"),
+    [
+        (lambda tmp: (tmp / "missing.csv").read_bytes(), "file", "no such file"),
+        (lambda tmp: os.scandir(tmp / "missing"), "folder", "no such folder"),
+        (lambda tmp: tmp.read_bytes(), "file", "is a folder, not a file"),
+        (lambda tmp: os.scandir(tmp / "plain.txt"), "folder", "not a folder"),
+        (lambda tmp: (tmp / "a\x00b").read_bytes(), "file", "the path contains a NUL byte"),
+        (lambda tmp: (tmp / ("x" * 300)).read_bytes(), "file", "File name too long"),
+    ],
+    ids=["missing file", "missing folder", "folder", "file as folder", "NUL", "other"],
+)
+def test_describe_path_error_gives_one_short_reason_per_kind_of_failure(
+    tmp_path: Path, make: Callable[[Path], object], kind: str, reason: str
+) -> None:
+    """Each way of failing to open a path has its short reason; others keep the system's text."""
+    (tmp_path / "plain.txt").write_text("x", encoding="utf-8")
+    assert describe_path_error(_os_error(lambda: make(tmp_path)), kind) == reason
+
+
+@pytest.mark.req("H.LOG.4")
+def test_describe_path_error_says_permission_denied(tmp_path: Path) -> None:
+    """A PermissionError (as a non-root user meets a mode-000 file) is 'permission denied'."""
+    error = PermissionError(13, "Permission denied", str(tmp_path / "secret.csv"))
+    assert describe_path_error(error) == "permission denied"
