@@ -1,5 +1,6 @@
-# The API image: python -m exam serve on the PostgreSQL named by DATABASE_URL
-# (docker-compose.yml passes the db service's).  No database is embedded here.
+# The image of the API and of Part 5's relay and workers (docker-compose.yml
+# picks the command): python -m exam serve on the PostgreSQL named by
+# DATABASE_URL and the broker named by CELERY_BROKER_URL.  Nothing is embedded here.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,7 +13,8 @@ COPY pyproject.toml README.md ./
 COPY exam ./exam
 COPY fixtures ./fixtures
 RUN pip install . \
-    && useradd --create-home --shell /usr/sbin/nologin exam
+    && useradd --create-home --shell /usr/sbin/nologin exam \
+    && mkdir -p /data/objects && chown exam /data/objects
 USER exam
 
 EXPOSE 8000

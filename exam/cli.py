@@ -21,6 +21,8 @@ logger = get_logger(__name__)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 Handler = Callable[[argparse.Namespace], bool]
+#: The pipeline's processes log JSON lines for machines, whatever the options.
+JSON_LOG_COMMANDS = frozenset({"worker", "relay", "sweeper", "stack"})
 T = TypeVar("T", int, float)
 
 
@@ -109,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> bool:
         workers=args.workers,
         log_file=args.log_file,
         verbose=args.verbose,
+        log_json=args.log_json,
     )
     return serve(options)
 
@@ -129,6 +132,69 @@ def port_number(text: str) -> int:
     return _argument(text, int, lambda value: 0 <= value <= 65535, "a port from 0 to 65535")
 
 
+def cmd_createuser(args: argparse.Namespace) -> bool:
+    """Create a local account, or set an existing one's password (Part 5)."""
+    import getpass
+    import os
+
+    from exam.pipeline.commands import create_user
+
+    password = os.environ.get("EXAM_PASSWORD") or getpass.getpass(f"Password for {args.name}: ")
+    if not password:
+        logger.error("an empty password is not allowed")
+        return False
+    create_user(args.name, password, staff=args.staff)
+    return True
+
+
+def cmd_token(args: argparse.Namespace) -> bool:
+    """Print an account's API token as the last line (Part 5)."""
+    from exam.pipeline.commands import user_token
+
+    token = user_token(args.name)
+    if token is None:
+        return False
+    print(token)
+    return True
+
+
+def cmd_worker(args: argparse.Namespace) -> bool:
+    """Run a pipeline worker (Part 5)."""
+    from exam.pipeline.commands import run_worker
+
+    return run_worker(queues=args.queues, concurrency=args.concurrency, name=args.name)
+
+
+def cmd_relay(args: argparse.Namespace) -> bool:
+    """Run the outbox relay and the sweeper (Part 5)."""
+    from exam.pipeline.commands import run_relay
+
+    return run_relay(interval=args.interval, sweep_every=args.sweep_every)
+
+
+def cmd_sweeper(args: argparse.Namespace) -> bool:
+    """Sweep once: requeue stuck jobs, delete orphaned objects (Part 5)."""
+    from exam.pipeline.commands import run_sweep
+
+    return run_sweep()
+
+
+def cmd_stack(args: argparse.Namespace) -> bool:
+    """Run the whole pipeline on this machine (Part 5)."""
+    from exam.pipeline.commands import StackOptions, run_stack
+
+    return run_stack(
+        StackOptions(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            concurrency=args.concurrency,
+            log_file=args.log_file,
+            verbose=args.verbose,
+        )
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> bool:
     """Run every implemented part on the bundled fixtures."""
     from exam.demo import run_demo
@@ -143,6 +209,12 @@ def _shared_options(*, suppress_defaults: bool) -> argparse.ArgumentParser:
         type=Path,
         default=argparse.SUPPRESS if suppress_defaults else None,
         help="also append log records to this file",
+    )
+    options.add_argument(
+        "--log-json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress_defaults else False,
+        help="log JSON lines of allowlisted fields to stdout (the pipeline's commands always do)",
     )
     options.add_argument(
         "-v",
@@ -228,13 +300,57 @@ def build_parser() -> argparse.ArgumentParser:
     load = add("load", cmd_load, "store a JSON file of elements in the API's database")
     load.add_argument("file", type=Path, help="path of the JSON file (Part 3's format)")
 
+    createuser = add(
+        "createuser", cmd_createuser, "create a local account (password: EXAM_PASSWORD or a prompt)"
+    )
+    createuser.add_argument("name", help="the account's user name")
+    createuser.add_argument("--staff", action="store_true", help="may see every user's jobs")
+
+    token = add("token", cmd_token, "print an account's API token")
+    token.add_argument("name", help="the account's user name")
+
+    worker = add("worker", cmd_worker, "run a pipeline worker (Celery)")
+    worker.add_argument(
+        "--queues", default="s,m,l", help="size-class queues to consume (default s,m,l)"
+    )
+    worker.add_argument(
+        "--concurrency", type=positive_int, default=1, help="pool processes (default 1)"
+    )
+    worker.add_argument("--name", default=None, help="the worker's node name (default: Celery's)")
+
+    relay = add("relay", cmd_relay, "run the outbox relay and the stuck-job sweeper")
+    relay.add_argument("--interval", type=seconds, default=0.5, help="seconds between relay passes")
+    relay.add_argument(
+        "--sweep-every", type=seconds, default=10.0, help="seconds between sweeps (default 10)"
+    )
+
+    add("sweeper", cmd_sweeper, "sweep once: requeue stuck jobs, delete orphaned objects")
+
+    stack = add(
+        "stack", cmd_stack, "run the whole pipeline here: database, broker, web, relay, workers"
+    )
+    stack.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    stack.add_argument(
+        "--port", type=port_number, default=8000, help="port, 0 for any free one (default 8000)"
+    )
+    stack.add_argument(
+        "--workers", type=positive_int, default=2, help="worker processes (default 2)"
+    )
+    stack.add_argument(
+        "--concurrency", type=positive_int, default=1, help="pool processes per worker (default 1)"
+    )
+
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     args = build_parser().parse_args(argv)
-    configure_logging(log_file=args.log_file, verbose=args.verbose)
+    configure_logging(
+        log_file=args.log_file,
+        verbose=args.verbose,
+        json_lines=args.log_json or args.command in JSON_LOG_COMMANDS,
+    )
     try:
         ok = args.handler(args)
     except KeyboardInterrupt:

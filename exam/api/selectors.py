@@ -17,9 +17,6 @@ def element_list(*, device_name: str | None = None) -> QuerySet[Element]:
         Keep only the elements of this device (exact match); ``None`` keeps all.
     """
     elements = Element.objects.defer("data").order_by("pk")
-    if device_name is not None and "\x00" in device_name:
-        # PostgreSQL refuses NUL in text outright; no stored device name holds one.
-        return elements.none()
     if device_name is not None:
         elements = elements.filter(device_name=device_name)
     return elements

@@ -2,13 +2,18 @@
 
 Input: :class:`ElementsPayloadSerializer` takes a ``POST`` body -- an object
 of elements keyed ``"1"``, ``"2"``, ... (Part 3's file format) or one element
-on its own -- and :class:`ElementUpdateSerializer` a ``PUT``/``PATCH`` body.
-Both reject fields they do not know, by name, rather than ignoring them.
+on its own -- :class:`ElementUpdateSerializer` a ``PUT``/``PATCH`` body, and
+:class:`ElementFilterSerializer` the list's query.  Fields they do not know
+are refused by name, never ignored.
 
-The computed fields come from :func:`exam.elements.summarize_element`, which
-also validates ``data``; this module adds the API's own rules for ids (at most
-64 characters from ``[A-Za-z0-9._-]``) and accepts ``device_name`` as well
-as Part 3's ``deviceName``.
+Each rule is checked in one place.  An element of a POST is validated by
+Part 3's core, :func:`exam.elements.summarize_element` (id, ``deviceName``,
+``data``), whose errors are keyed by the field it names; the API adds only
+what the core does not know: the fields it accepts (``device_name`` as well
+as Part 3's ``deviceName``, nothing else), the element-id rule shared with
+the URL route (:data:`exam.api.schema.ID_REGEX`), and what PostgreSQL can
+store in a device name.  An update computes nothing, so its serializer
+checks its two fields itself.
 
 The OpenAPI shapes of the request bodies are written out in
 :mod:`exam.api.schema`.
@@ -16,7 +21,7 @@ The OpenAPI shapes of the request bodies are written out in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +30,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from exam.api.exceptions import TooManyElements
 from exam.api.models import Element
-from exam.api.schema import DEVICE_NAME_MAX_LENGTH, ELEMENT_ID_MAX_LENGTH, ID_PATTERN
+from exam.api.schema import DEVICE_NAME_MAX_LENGTH, ID_REGEX
 from exam.api.services import SINGLE_ELEMENT_KEY, NewElement
 from exam.elements import ElementError, summarize_element
 
 #: Field names that make a POST body a single element rather than an object of elements.
 ELEMENT_FIELDS = frozenset({"id", "data", "deviceName", "device_name"})
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+ID_MESSAGE = "Use 1 to 64 letters, digits, '.', '_' or '-' (but not '.' or '..')."
+BOTH_SPELLINGS = "Give deviceName or device_name, not both."
 
 
 class StrictCharField(serializers.CharField):
@@ -49,96 +57,22 @@ class StrictCharField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
-class ElementIdField(StrictCharField):
-    """An element id: 1 to 64 letters, digits, ``.``, ``_`` or ``-``, not ``.`` or ``..``."""
+class DeviceNameField(StrictCharField):
+    """An optional, nullable device name that PostgreSQL can store (no NUL, 255 at most)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=ELEMENT_ID_MAX_LENGTH, **kwargs)
-        self.error_messages["dots"] = "'.' and '..' cannot be ids: a URL cannot address them."
-        self.validators.append(
-            RegexValidator(
-                ID_PATTERN.replace("$", r"\Z"),
-                message="Use only letters, digits, '.', '_' and '-'.",
-            )
+    def __init__(self) -> None:
+        super().__init__(
+            required=False, allow_null=True, allow_blank=True, max_length=DEVICE_NAME_MAX_LENGTH
         )
-
-    def to_internal_value(self, data: Any) -> str:
-        """Return the id; fail with ``dots`` for ``.`` and ``..``."""
-        value = super().to_internal_value(data)
-        if value in {".", ".."}:
-            self.fail("dots")
-        return value
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string"}, "minItems": 1})
 class RowsField(serializers.Field):  # type: ignore[type-arg]
-    """An element's ``data``, passed through: :func:`summarize_element` validates it."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        """Return ``data`` unchanged."""
-        return data
+    """An element's stored ``data``, rendered as it was sent."""
 
     def to_representation(self, value: Any) -> Any:
         """Return the stored rows unchanged."""
         return value
-
-
-def device_name_field(**kwargs: Any) -> StrictCharField:
-    """Return an optional, nullable device-name field."""
-    return StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=DEVICE_NAME_MAX_LENGTH,
-        **kwargs,
-    )
-
-
-class KnownFieldsMixin(serializers.Serializer):  # type: ignore[type-arg]
-    """Rejects undeclared fields, naming each, and both device-name spellings at once."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        """Validate the declared fields and report every unknown one too."""
-        errors: dict[str, Any] = {}
-        value: Any = None
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as error:
-            errors.update(error.detail)  # type: ignore[arg-type]
-        if isinstance(data, Mapping):
-            for name in data:
-                if name not in self.fields:
-                    errors[str(name)] = ["Unknown field."]
-            if "deviceName" in data and "device_name" in data:
-                errors.setdefault("device_name", []).append(
-                    "Give deviceName or device_name, not both."
-                )
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
-
-
-class ElementInputSerializer(KnownFieldsMixin):
-    """One element of a POST body; validated data holds a :class:`NewElement`.
-
-    The element's key in the payload comes in ``context["key"]``.
-    """
-
-    id = ElementIdField()
-    data = RowsField()  # type: ignore[assignment]  # a field named like Serializer.data
-    deviceName = device_name_field()  # Part 3's field name
-    device_name = device_name_field()
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Compute the element's fields with Part 3's core, mapping its errors to fields."""
-        given_name = "deviceName" if "deviceName" in attrs else "device_name"
-        element = {"id": attrs["id"], "data": attrs["data"], "deviceName": attrs.get(given_name)}
-        try:
-            report = summarize_element(self.context.get("key", SINGLE_ELEMENT_KEY), element)
-        except ElementError as error:
-            field = {"": NON_FIELD, "deviceName": given_name}.get(error.field, error.field)
-            raise serializers.ValidationError({field: [str(error)]}) from None
-        return {"element": NewElement(report=report, data=list(attrs["data"]))}
 
 
 @dataclass(frozen=True)
@@ -163,7 +97,9 @@ class ElementsPayloadSerializer(serializers.Serializer):  # type: ignore[type-ar
     A body with any of the fields ``id``, ``data``, ``deviceName`` or
     ``device_name`` is a single element; its errors are keyed by field.
     Otherwise every member is an element, and errors are keyed by the
-    element's key, then by field.  Validated data is a :class:`Payload`.
+    element's key, then by field.  ``context["max_elements"]``, when given,
+    caps the element count (more: :class:`TooManyElements`, before any element
+    is looked at).  Validated data is a :class:`Payload`.
     """
 
     def run_validation(self, data: Any = None) -> Payload:
@@ -173,13 +109,17 @@ class ElementsPayloadSerializer(serializers.Serializer):  # type: ignore[type-ar
     def to_internal_value(self, data: Any) -> Payload:
         """Validate every element; collect the errors of all invalid ones."""
         if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                {NON_FIELD: [f"Expected an object, got {_json_type(data)}."]}
-            )
+            raise serializers.ValidationError({NON_FIELD: [_not_an_object(data)]})
         if ELEMENT_FIELDS & data.keys():
             return Payload(single=True, elements=[_element(SINGLE_ELEMENT_KEY, data)])
         if not data:
             raise serializers.ValidationError({NON_FIELD: ["The payload holds no elements."]})
+        limit = self.context.get("max_elements")
+        if limit is not None and len(data) > limit:
+            raise TooManyElements(
+                f"The payload holds {len(data)} elements; at most {limit} are taken at once "
+                "(EXAM_API_MAX_ELEMENTS)."
+            )
         elements: list[NewElement] = []
         errors: dict[str, Any] = {}
         for key, value in data.items():
@@ -193,26 +133,70 @@ class ElementsPayloadSerializer(serializers.Serializer):  # type: ignore[type-ar
 
 
 def _element(key: str, value: Any) -> NewElement:
-    serializer = ElementInputSerializer(data=value, context={"key": key})
-    serializer.is_valid(raise_exception=True)
-    element: NewElement = serializer.validated_data["element"]
-    return element
+    """Validate one element: Part 3's core, then the API's own rules; errors keyed by field."""
+    errors: dict[str, list[Any]] = {}
+    element = value
+    device_field = "deviceName"
+    if isinstance(value, dict):
+        errors = {str(name): ["Unknown field."] for name in value if name not in ELEMENT_FIELDS}
+        if "device_name" in value:
+            device_field = "device_name"
+            element = {**value, "deviceName": value["device_name"]}
+        if "deviceName" in value and "device_name" in value:
+            errors["device_name"] = [BOTH_SPELLINGS]
+    try:
+        report = summarize_element(key, element)
+    except ElementError as error:
+        field = {"": NON_FIELD, "deviceName": device_field}.get(error.field, error.field)
+        errors.setdefault(field, []).append(str(error))
+    # The core checks the element's fields in order (object, id, deviceName,
+    # data): whatever it did not refuse is a string here, or null for the name.
+    if not errors.keys() & {NON_FIELD, "id"} and not re.fullmatch(ID_REGEX, value["id"]):
+        errors["id"] = [ID_MESSAGE]
+    if not errors.keys() & {NON_FIELD, "id", device_field}:
+        try:
+            DeviceNameField().run_validation(value.get(device_field))
+        except serializers.ValidationError as error:
+            errors[device_field] = error.detail  # type: ignore[assignment]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return NewElement(report=report, data=value["data"])
 
 
-def _json_type(value: Any) -> str:
+def _not_an_object(value: Any) -> str:
     names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return names.get(type(value), "a number")
+    return f"Expected an object, got {names.get(type(value), 'a number')}."
 
 
-class ElementUpdateSerializer(KnownFieldsMixin):
+class ElementUpdateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """A PUT or PATCH body: a new ``id`` and/or ``device_name`` (or ``deviceName``).
 
     Validated data maps ``"id"`` and/or ``"device_name"`` to the new values.
     """
 
-    id = ElementIdField(required=False)
-    device_name = device_name_field()
-    deviceName = device_name_field()  # Part 3's field name
+    id = StrictCharField(
+        required=False, validators=[RegexValidator(rf"\A{ID_REGEX}\Z", message=ID_MESSAGE)]
+    )
+    device_name = DeviceNameField()
+    deviceName = DeviceNameField()  # Part 3's field name
+
+    def to_internal_value(self, data: Any) -> Any:
+        """Validate the two fields; refuse, by name, any other and both device-name spellings."""
+        errors: dict[str, Any] = {}
+        if isinstance(data, dict):
+            errors = {str(name): ["Unknown field."] for name in data if name not in self.fields}
+            if "deviceName" in data and "device_name" in data:
+                errors["device_name"] = [BOTH_SPELLINGS]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            detail: dict[str, Any] = dict(error.detail)  # type: ignore[arg-type]
+            for name, messages in errors.items():
+                detail[name] = [*detail.get(name, []), *messages]
+            raise serializers.ValidationError(detail) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Refuse an empty update; fold ``deviceName`` into ``device_name``."""
@@ -223,6 +207,12 @@ class ElementUpdateSerializer(KnownFieldsMixin):
         if "deviceName" in attrs:
             attrs["device_name"] = attrs.pop("deviceName")
         return attrs
+
+
+class ElementFilterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The list's filter: ``?device_name=`` (``limit`` and ``offset`` belong to the paginator)."""
+
+    device_name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
 
 
 class ElementSummarySerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -24,8 +24,6 @@ logger = get_logger(__name__)
 
 #: The key of an element posted on its own: its errors are keyed by field only.
 SINGLE_ELEMENT_KEY = ""
-#: The fields :func:`update_element` changes.
-UPDATABLE_FIELDS = frozenset({"id", "device_name"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class NewElement:
     data: list[str]
 
 
-def create_elements(*, elements: Sequence[NewElement]) -> list[Element]:
+def element_create(*, elements: Sequence[NewElement]) -> list[Element]:
     """Store ``elements`` atomically with one bulk insert.
 
     Parameters
@@ -88,7 +86,7 @@ def create_elements(*, elements: Sequence[NewElement]) -> list[Element]:
     return created
 
 
-def update_element(*, element_id: str, changes: Mapping[str, str | None]) -> Element:
+def element_update(*, element_id: str, changes: Mapping[str, str | None]) -> Element:
     """Change the id and/or the device name of the element ``element_id``.
 
     Parameters
@@ -96,7 +94,8 @@ def update_element(*, element_id: str, changes: Mapping[str, str | None]) -> Ele
     element_id:
         The element's current id.
     changes:
-        New values keyed by ``"id"`` and/or ``"device_name"``.
+        New values keyed by ``"id"`` and/or ``"device_name"`` (the input
+        serializer lets nothing else through).
 
     Raises
     ------
@@ -104,13 +103,7 @@ def update_element(*, element_id: str, changes: Mapping[str, str | None]) -> Ele
         When no element has id ``element_id``.
     ElementConflict
         When the new id belongs to another element.
-    ValueError
-        When ``changes`` names another field (a caller's bug: the input
-        serializer lets only these two through).
     """
-    unknown = set(changes) - UPDATABLE_FIELDS
-    if unknown:
-        raise ValueError(f"cannot change {', '.join(sorted(unknown))}")
     message = f"An element with id {changes.get('id')!r} already exists."
     conflict = ElementConflict(message, errors={"id": [message]})
     with _id_conflicts(lambda: conflict), transaction.atomic():
@@ -130,7 +123,7 @@ def update_element(*, element_id: str, changes: Mapping[str, str | None]) -> Ele
     return element
 
 
-def delete_element(*, element_id: str) -> None:
+def element_delete(*, element_id: str) -> None:
     """Delete the element ``element_id``.
 
     Raises

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -23,18 +24,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exam.api.exceptions import ElementNotFound
-from exam.api.schema import POST_ANSWER, POST_BODY, ref
+from exam.api.schema import (
+    ID_PATTERN,
+    NO_NUL_PATTERN,
+    POST_ANSWER,
+    POST_BODY,
+    ref,
+)
 from exam.api.selectors import element_get, element_list
 from exam.api.serializers import (
     ElementDetailSerializer,
+    ElementFilterSerializer,
     ElementsPayloadSerializer,
     ElementSummarySerializer,
     ElementUpdateSerializer,
     ErrorSerializer,
     Payload,
 )
-from exam.api.services import create_elements, delete_element, update_element
+from exam.api.services import element_create, element_delete, element_update
 
 
 def _error(description: str) -> OpenApiResponse:
@@ -42,9 +49,11 @@ def _error(description: str) -> OpenApiResponse:
 
 
 BAD_REQUEST = _error("Malformed JSON or invalid input; `errors` names the fields at fault.")
+BAD_QUERY = _error("A query parameter out of range; `errors` names it.")
 NOT_FOUND = _error("No element has this id.")
 CONFLICT = _error("An element id is already stored, or repeated in the payload.")
-TOO_LARGE = _error("The body is larger than the configured limit.")
+TOO_LARGE = _error("The body is larger than the configured limit, or holds too many elements.")
+LENGTH_REQUIRED = _error("A body sent without Content-Length (chunked): refused.")
 UNSUPPORTED = _error("The body is not JSON (Content-Type other than application/json).")
 NOT_ACCEPTABLE = _error("The Accept header asks for something other than JSON.")
 
@@ -53,6 +62,7 @@ ELEMENT_ID_PARAMETER = OpenApiParameter(
     str,
     OpenApiParameter.PATH,
     description="The element's own id, e.g. aabbcc1.",
+    pattern=ID_PATTERN,
     examples=[OpenApiExample("An element id", value="aabbcc1")],
 )
 POST_EXAMPLES = [
@@ -80,6 +90,7 @@ UPDATE_RESPONSES = {
     status.HTTP_404_NOT_FOUND: NOT_FOUND,
     status.HTTP_406_NOT_ACCEPTABLE: NOT_ACCEPTABLE,
     status.HTTP_409_CONFLICT: CONFLICT,
+    status.HTTP_411_LENGTH_REQUIRED: LENGTH_REQUIRED,
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: TOO_LARGE,
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: UNSUPPORTED,
 }
@@ -95,17 +106,23 @@ class ElementCollectionView(GenericAPIView):  # type: ignore[type-arg]
         summary="List stored elements (without raw data)",
         parameters=[
             OpenApiParameter(
-                "device_name", str, description="Only elements of this device (exact match)."
+                "device_name",
+                str,
+                description="Only elements of this device (exact match).",
+                pattern=NO_NUL_PATTERN,
             )
         ],
         responses={
             status.HTTP_200_OK: ElementSummarySerializer(many=True),
+            status.HTTP_400_BAD_REQUEST: BAD_QUERY,
             status.HTTP_406_NOT_ACCEPTABLE: NOT_ACCEPTABLE,
         },
     )
     def get(self, request: Request) -> Response:
         """Return one page of elements in storage order, optionally of one device."""
-        elements = element_list(device_name=request.query_params.get("device_name"))
+        query = ElementFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        elements = element_list(device_name=query.validated_data.get("device_name"))
         page = self.paginate_queryset(elements)
         return self.get_paginated_response(ElementSummarySerializer(page, many=True).data)
 
@@ -123,16 +140,19 @@ class ElementCollectionView(GenericAPIView):  # type: ignore[type-arg]
             status.HTTP_400_BAD_REQUEST: BAD_REQUEST,
             status.HTTP_406_NOT_ACCEPTABLE: NOT_ACCEPTABLE,
             status.HTTP_409_CONFLICT: CONFLICT,
+            status.HTTP_411_LENGTH_REQUIRED: LENGTH_REQUIRED,
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: TOO_LARGE,
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: UNSUPPORTED,
         },
     )
     def post(self, request: Request) -> Response:
         """Validate the payload, compute each element's fields and store them all at once."""
-        serializer = ElementsPayloadSerializer(data=request.data)
+        serializer = ElementsPayloadSerializer(
+            data=request.data, context={"max_elements": settings.EXAM_API_MAX_ELEMENTS}
+        )
         serializer.is_valid(raise_exception=True)
         payload: Payload = serializer.validated_data
-        created = create_elements(elements=payload.elements)
+        created = element_create(elements=payload.elements)
         if payload.single:
             location = reverse("element-detail", args=[created[0].element_id])
             return Response(
@@ -148,16 +168,7 @@ class ElementCollectionView(GenericAPIView):  # type: ignore[type-arg]
 
 
 class ElementDetailView(APIView):
-    """``/api/elements/<id>/``: one element, by its own id."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """Answer 404 for an id holding a NUL character before any query sees it.
-
-        PostgreSQL refuses NUL in text outright (a 500); no stored id can hold one.
-        """
-        super().initial(request, *args, **kwargs)
-        if "\x00" in kwargs["element_id"]:
-            raise ElementNotFound(kwargs["element_id"])
+    """``/api/elements/<id>/``: one element, by its own id (the route admits valid ids only)."""
 
     @extend_schema(
         operation_id="elements_retrieve",
@@ -208,12 +219,12 @@ class ElementDetailView(APIView):
     )
     def delete(self, request: Request, element_id: str) -> Response:
         """Delete the element."""
-        delete_element(element_id=element_id)
+        element_delete(element_id=element_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request: Request, element_id: str) -> Response:
         serializer = ElementUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         changes: dict[str, Any] = serializer.validated_data
-        element = update_element(element_id=element_id, changes=changes)
+        element = element_update(element_id=element_id, changes=changes)
         return Response(ElementDetailSerializer(element).data)

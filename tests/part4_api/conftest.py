@@ -1,10 +1,7 @@
 """Fixtures of the Part 4 tests: the real PostgreSQL server, API clients, payloads.
 
-The database server is started here -- embedded unless ``DATABASE_URL`` (or
-``POSTGRES_HOST``) names one -- by overriding pytest-django's
-``django_db_modify_db_settings``, which runs once, before the test database is
-created, and only when a test asks for the database.  Tests of other parts
-never start PostgreSQL.
+The database server is started by tests/conftest.py, for any part's tests
+that ask for the database.
 """
 
 from __future__ import annotations
@@ -19,20 +16,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from exam.database import ensure_database
-
 from .paths import LIST_URL, SAMPLE_04
-
-
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(
-    django_db_modify_db_settings_parallel_suffix: None,
-) -> Iterator[None]:
-    """Start the embedded PostgreSQL when no server is configured; stop it after the session."""
-    server = ensure_database()
-    yield
-    if server is not None:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

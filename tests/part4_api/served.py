@@ -41,6 +41,11 @@ class ServedApi:
                 self.listening.set()
         self.listening.set()  # the server died before listening: stop waiting
 
+    def wait_listening(self) -> None:
+        """Return once the server listens; raise, with what it wrote, if it never does."""
+        if not self.listening.wait(START_TIMEOUT) or not self.url:
+            raise RuntimeError("the server did not start:\n" + "".join(self.stderr))
+
     def stop(self) -> int:
         """SIGTERM the server and return its exit code."""
         self.process.send_signal(signal.SIGTERM)
@@ -52,7 +57,7 @@ def environment(**overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key != "DATABASE_URL" and not key.startswith("POSTGRES_") and key != "EXAM_PGDATA"
+        if key not in {"DATABASE_URL", "EXAM_PGDATA"}
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env | overrides
@@ -69,8 +74,8 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
 
 
 @contextmanager
-def served_api(env: Mapping[str, str], *args: str) -> Iterator[ServedApi]:
-    """Start ``python -m exam serve --port 0 -v ARGS`` and yield it once it listens.
+def started_api(env: Mapping[str, str], *args: str) -> Iterator[ServedApi]:
+    """Start ``python -m exam serve --port 0 -v ARGS`` and yield it at once, listening or not.
 
     The server is stopped on the way out if the test has not stopped it.
     """
@@ -87,10 +92,16 @@ def served_api(env: Mapping[str, str], *args: str) -> Iterator[ServedApi]:
     reader = threading.Thread(target=served.drain, daemon=True)
     reader.start()
     try:
-        if not served.listening.wait(START_TIMEOUT) or not served.url:
-            raise RuntimeError("the server did not start:\n" + "".join(served.stderr))
         yield served
     finally:
         if process.poll() is None:
             served.stop()
         reader.join(STOP_TIMEOUT)
+
+
+@contextmanager
+def served_api(env: Mapping[str, str], *args: str) -> Iterator[ServedApi]:
+    """Start ``python -m exam serve --port 0 -v ARGS`` and yield it once it listens."""
+    with started_api(env, *args) as served:
+        served.wait_listening()
+        yield served

@@ -9,6 +9,7 @@ from rest_framework import status
 from rest_framework.test import APIClient
 
 from exam.api.models import Element
+from exam.api.serializers import ID_MESSAGE
 from tests.factories import ElementFactory
 
 from .paths import detail_url
@@ -84,6 +85,7 @@ class TestUpdate:
             ({"device_name": "MRI"}, "MRI"),
             ({"deviceName": "MRI"}, "MRI"),
             ({"device_name": None}, None),
+            ({"device_name": " CT 2 "}, " CT 2 "),
         ],
     )
     def test_update_sets_the_device_name(
@@ -137,12 +139,29 @@ class TestUpdate:
             ({}, {"non_field_errors": ["Give id and/or device_name to change."]}),
             ({"id": ""}, {"id": ["This field may not be blank."]}),
             ({"id": None}, {"id": ["This field may not be null."]}),
-            ({"id": "a b"}, {"id": ["Use only letters, digits, '.', '_' and '-'."]}),
+            ({"id": "a b"}, {"id": [ID_MESSAGE]}),
+            ({"id": ".."}, {"id": [ID_MESSAGE]}),
+            ({"id": 5}, {"id": ["Not a valid string."]}),
+            (
+                {"device_name": "x" * 256},
+                {"device_name": ["Ensure this field has no more than 255 characters."]},
+            ),
+            ({"deviceName": "CT\x00"}, {"deviceName": ["Null characters are not allowed."]}),
             ({"device_name": 5}, {"device_name": ["Not a valid string."]}),
             (
                 {"device_name": "A", "deviceName": "B"},
                 {"device_name": ["Give deviceName or device_name, not both."]},
             ),
+            (
+                {"device_name": 5, "deviceName": "B"},
+                {
+                    "device_name": [
+                        "Not a valid string.",
+                        "Give deviceName or device_name, not both.",
+                    ]
+                },
+            ),
+            ({"id": " a1"}, {"id": [ID_MESSAGE]}),
             ([], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
         ],
     )

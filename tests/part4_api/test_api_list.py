@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pytest_django import DjangoAssertNumQueries
+from pytest_django import DjangoAssertNumQueries, Settings
 from rest_framework import status
 from rest_framework.test import APIClient
 
@@ -125,13 +125,93 @@ def test_list_refuses_to_render_anything_but_json(api_client: APIClient) -> None
 
 
 @pytest.mark.req("P4.GET.1")
-def test_list_filter_by_a_device_name_with_a_nul_character_is_empty(
+def test_list_filter_by_an_empty_device_name_keeps_the_blank_names_only(
     api_client: APIClient,
 ) -> None:
-    """No device name holds NUL (PostgreSQL refuses it): such a filter matches nothing."""
+    """A blank device name is a name like any other: ?device_name= matches exactly it."""
     ElementFactory(device_name="MRI")
+    blank = ElementFactory(device_name="")
 
+    response = api_client.get(LIST_URL, {"device_name": ""})
+
+    assert [item["id"] for item in response.json()["results"]] == [blank.element_id]
+
+
+@pytest.mark.req("P4.GET.3")
+def test_list_filter_by_a_device_name_with_a_nul_character_answers_400(
+    api_client: APIClient,
+) -> None:
+    """No device name can hold NUL (PostgreSQL refuses it): such a filter is a 400 naming it."""
     response = api_client.get(LIST_URL, {"device_name": "MRI\x00"})
 
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {
+        "detail": "Invalid input.",
+        "errors": {"device_name": ["Null characters are not allowed."]},
+    }
+
+
+LIMIT_RANGE = "Must be a whole number from 1 to 1000."
+OFFSET_RANGE = f"Must be a whole number from 0 to {2**63 - 1}."
+
+
+@pytest.mark.req("P4.GET.3")
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ({"limit": "abc"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": "null"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": ""}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": "-1"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": "0"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": "1001"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": "2.0"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": "1e3"}, {"limit": [LIMIT_RANGE]}),
+        ({"limit": str(2**64)}, {"limit": [LIMIT_RANGE]}),
+        ({"offset": "-1"}, {"offset": [OFFSET_RANGE]}),
+        ({"offset": "null"}, {"offset": [OFFSET_RANGE]}),
+        ({"offset": " 1"}, {"offset": [OFFSET_RANGE]}),
+        ({"offset": str(2**63)}, {"offset": [OFFSET_RANGE]}),
+        ({"offset": "9" * 5000}, {"offset": [OFFSET_RANGE]}),
+    ],
+    ids=lambda value: str(value)[:30],
+)
+def test_list_refuses_a_limit_or_offset_out_of_range(
+    api_client: APIClient, query: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    """Each kind of bad limit or offset is a 400 naming the parameter and its range, never a 500."""
+    response = api_client.get(LIST_URL, query)
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"detail": "Invalid input.", "errors": errors}
+
+
+@pytest.mark.req("P4.GET.3")
+@pytest.mark.parametrize(("limit", "offset"), [("1000", str(2**63 - 1)), ("1", "0")])
+def test_list_takes_the_bounds_of_each_range(
+    api_client: APIClient, limit: str, offset: str
+) -> None:
+    """The largest page and the largest offset are valid: an empty page past the end."""
+    ElementFactory()
+
+    response = api_client.get(LIST_URL, {"limit": limit, "offset": offset})
+
     assert response.status_code == status.HTTP_200_OK
-    assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+    assert response.json()["count"] == 1
+    assert len(response.json()["results"]) == (1 if offset == "0" else 0)
+
+
+@pytest.mark.req("P4.GET.3")
+def test_the_largest_page_follows_the_setting(api_client: APIClient, settings: Settings) -> None:
+    """EXAM_API_MAX_PAGE_SIZE sets the largest limit, and the message says so."""
+    settings.EXAM_API_MAX_PAGE_SIZE = 2
+    ElementFactory.create_batch(3)
+
+    accepted = api_client.get(LIST_URL, {"limit": 2})
+    refused = api_client.get(LIST_URL, {"limit": 3})
+
+    assert len(accepted.json()["results"]) == 2
+    assert refused.json() == {
+        "detail": "Invalid input.",
+        "errors": {"limit": ["Must be a whole number from 1 to 2."]},
+    }

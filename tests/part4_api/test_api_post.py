@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pytest_django import DjangoAssertNumQueries
+from pytest_django import DjangoAssertNumQueries, Settings
 from rest_framework import status
 from rest_framework.test import APIClient
 
+from exam.api import serializers
 from exam.api.models import Element
+from exam.api.serializers import ID_MESSAGE
 
 from .paths import LIST_URL
 
@@ -101,9 +103,9 @@ class TestPostPart3Format:
         assert response.json() == {
             "detail": "Invalid input.",
             "errors": {
-                "2": {"id": ["This field is required."]},
-                "3": {"id": ["Use only letters, digits, '.', '_' and '-'."]},
-                "4": {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]},
+                "2": {"id": ["id is missing"]},
+                "3": {"id": [ID_MESSAGE], "data": ["data row 2 has 1 values, row 1 has 2"]},
+                "4": {"non_field_errors": ["element must be a JSON object"]},
             },
         }
 
@@ -196,20 +198,16 @@ class TestPostSingleElement:
     @pytest.mark.parametrize(
         ("element", "errors"),
         [
-            ({"data": ["1 2"]}, {"id": ["This field is required."]}),
-            ({"id": "a1"}, {"data": ["This field is required."]}),
-            ({"id": "", "data": ["1"]}, {"id": ["This field may not be blank."]}),
-            ({"id": None, "data": ["1"]}, {"id": ["This field may not be null."]}),
-            ({"id": 5, "data": ["1"]}, {"id": ["Not a valid string."]}),
-            (
-                {"id": "a" * 65, "data": ["1"]},
-                {"id": ["Ensure this field has no more than 64 characters."]},
-            ),
-            ({"id": "a/b", "data": ["1"]}, {"id": ["Use only letters, digits, '.', '_' and '-'."]}),
-            (
-                {"id": "..", "data": ["1"]},
-                {"id": ["'.' and '..' cannot be ids: a URL cannot address them."]},
-            ),
+            ({"data": ["1 2"]}, {"id": ["id is missing"]}),
+            ({"id": "a1"}, {"data": ["data is missing"]}),
+            ({"id": "", "data": ["1"]}, {"id": ["id must be a non-empty string"]}),
+            ({"id": None, "data": ["1"]}, {"id": ["id must be a non-empty string"]}),
+            ({"id": 5, "data": ["1"]}, {"id": ["id must be a non-empty string"]}),
+            ({"id": "a" * 65, "data": ["1"]}, {"id": [ID_MESSAGE]}),
+            ({"id": "a/b", "data": ["1"]}, {"id": [ID_MESSAGE]}),
+            ({"id": ".", "data": ["1"]}, {"id": [ID_MESSAGE]}),
+            ({"id": "..", "data": ["1"]}, {"id": [ID_MESSAGE]}),
+            ({"id": "a\x00", "data": ["1"]}, {"id": [ID_MESSAGE]}),
             ({"id": "a1", "data": "1 2"}, {"data": ["data must be a non-empty list of strings"]}),
             ({"id": "a1", "data": []}, {"data": ["data must be a non-empty list of strings"]}),
             ({"id": "a1", "data": [1, 2]}, {"data": ["data row 1 is not a string"]}),
@@ -231,12 +229,48 @@ class TestPostSingleElement:
                 {"data": ["data row 2 has 1 values, row 1 has 2"]},
             ),
             ({"id": "a1", "data": ["1 2", " "]}, {"data": ["data row 2 is empty"]}),
-            ({"id": "a1", "data": ["1"], "deviceName": 7}, {"deviceName": ["Not a valid string."]}),
+            (
+                {"id": "a1", "data": ["1"], "deviceName": 7},
+                {"deviceName": ["deviceName must be a string"]},
+            ),
+            (
+                {"id": "a1", "data": ["1"], "device_name": 7},
+                {"device_name": ["deviceName must be a string"]},
+            ),
+            (
+                {"id": "a1", "data": ["1"], "device_name": "x" * 256},
+                {"device_name": ["Ensure this field has no more than 255 characters."]},
+            ),
+            (
+                {"id": "a1", "data": ["1"], "deviceName": "CT\x00"},
+                {"deviceName": ["Null characters are not allowed."]},
+            ),
             (
                 {"id": "a1", "data": ["1"], "deviceName": "A", "device_name": "A"},
                 {"device_name": ["Give deviceName or device_name, not both."]},
             ),
             ({"id": "a1", "data": ["1"], "colour": "red"}, {"colour": ["Unknown field."]}),
+            (
+                {"id": "a1", "data": ["1"], "deviceName": "A", "device_name": 7},
+                {
+                    "device_name": [
+                        "Give deviceName or device_name, not both.",
+                        "deviceName must be a string",
+                    ]
+                },
+            ),
+            (
+                {"data": ["1"], "deviceName": "x" * 256},
+                {"id": ["id is missing"]},
+            ),
+            (
+                {"id": "a b", "data": ["1 x"], "colour": "red"},
+                {
+                    "colour": ["Unknown field."],
+                    "id": [ID_MESSAGE],
+                    "data": ["data row 1: 'x' is not a number"],
+                },
+            ),
         ],
     )
     def test_post_invalid_single_element_answers_400_keyed_by_field(
@@ -351,3 +385,41 @@ class TestPostQueries:
         inserts = [q["sql"] for q in for_many.captured_queries if q["sql"].startswith("INSERT")]
         assert len(for_many.captured_queries) == len(for_one.captured_queries)
         assert len(inserts) == 1
+
+
+class TestPostElementLimit:
+    """The most elements one POST may hold (EXAM_API_MAX_ELEMENTS)."""
+
+    @pytest.mark.req("P4.POST.7")
+    def test_post_of_more_elements_than_the_limit_answers_413_naming_it(
+        self, post_json: PostJson, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """One element over the limit is a 413 naming count and limit; no element is validated."""
+        settings.EXAM_API_MAX_ELEMENTS = 2
+        validated: list[str] = []
+        monkeypatch.setattr(
+            serializers, "summarize_element", lambda key, element: validated.append(key)
+        )
+        payload = {str(n): {"id": f"e{n}", "data": ["1"]} for n in range(1, 4)}
+
+        response = post_json(payload)
+
+        assert response.status_code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        assert response.json() == {
+            "detail": "The payload holds 3 elements; at most 2 are taken at once "
+            "(EXAM_API_MAX_ELEMENTS)."
+        }
+        assert validated == []
+        assert Element.objects.count() == 0
+
+    @pytest.mark.req("P4.POST.7")
+    def test_post_of_exactly_the_limit_is_stored(
+        self, post_json: PostJson, settings: Settings
+    ) -> None:
+        """The limit is inclusive."""
+        settings.EXAM_API_MAX_ELEMENTS = 2
+
+        response = post_json({"1": {"id": "a", "data": ["1"]}, "2": {"id": "b", "data": ["2"]}})
+
+        assert response.status_code == status.HTTP_201_CREATED
+        assert Element.objects.count() == 2

@@ -23,7 +23,7 @@ from exam.logs import LOG_LINE_PATTERN
 from tests.factories import ElementFactory
 
 from .paths import ROOT, SAMPLE_04
-from .served import database_url, environment, served_api
+from .served import database_url, environment, served_api, started_api
 
 # load migrates and closes connections, which a test wrapped in a transaction
 # cannot survive; serve's subprocess must see committed rows.
@@ -72,7 +72,7 @@ class TestLoad:
             (
                 "exam.api.commands",
                 logging.ERROR,
-                f'{path} holds invalid elements: {{"2": {{"data": ["This field is required."]}}}}',
+                f'{path} holds invalid elements: {{"2": {{"data": ["data is missing"]}}}}',
             )
         ]
         assert Element.objects.count() == 0
@@ -103,11 +103,11 @@ class TestLoad:
     @pytest.mark.parametrize(
         ("content", "message"),
         [
-            (None, "cannot read {path}: No such file or directory"),
-            (b"not json", "{path} is not a JSON file: Expecting value: line 1 column 1 (char 0)"),
+            (None, "cannot read {path}: no such file"),
+            (b"not json", "{path} is not valid JSON: Expecting value at line 1, column 1"),
             (
                 b"\xff\xfe",
-                "{path} is not a JSON file: 'utf-8' codec can't decode byte 0xff in position 0: "
+                "{path} is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 0: "
                 "invalid start byte",
             ),
         ],
@@ -129,6 +129,56 @@ class TestLoad:
 
         assert code == 1
         assert problems(caplog) == [("exam.api.commands", logging.ERROR, message.format(path=path))]
+
+    @pytest.mark.req("P4.CLI.2")
+    @pytest.mark.parametrize(
+        ("content", "reason"),
+        [
+            (
+                '{"id": "a", "data": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                "nested too deeply to decode",
+            ),
+            ('{"id": "a", "data": ["1"], "id": "b"}', "the key 'id' appears twice in one object"),
+            ('{"id": "a", "data": [NaN]}', "NaN is not a JSON number"),
+        ],
+        ids=["nested-100000-deep", "repeated-key", "nan"],
+    )
+    def test_load_of_json_python_would_misread_is_one_error(
+        self,
+        tmp_path: Path,
+        caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str],
+        content: str,
+        reason: str,
+    ) -> None:
+        """Deep nesting, a repeated key or NaN is one logged error, no traceback, exit 1."""
+        path = tmp_path / "input.json"
+        path.write_text(content)
+
+        code = cli.main(["load", str(path)])
+
+        assert code == 1
+        assert problems(caplog) == [
+            ("exam.api.commands", logging.ERROR, f"{path} is not valid JSON: {reason}")
+        ]
+        assert "Traceback" not in capsys.readouterr().err
+        assert Element.objects.count() == 0
+
+    @pytest.mark.req("P4.CLI.2")
+    def test_load_of_a_path_with_a_nul_byte_is_one_error(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A path no system call accepts is logged, not raised."""
+        code = cli.main(["load", "bad\x00name.json"])
+
+        assert code == 1
+        assert problems(caplog) == [
+            (
+                "exam.api.commands",
+                logging.ERROR,
+                "cannot read bad\x00name.json: the path contains a NUL byte",
+            )
+        ]
 
     @pytest.mark.req("P4.CLI.2")
     def test_load_when_the_database_cannot_start_logs_the_reason(
@@ -236,6 +286,9 @@ class TestDemo:
             f"WARNING: {sample_csv}: column 'Sex' is a text column (first value on line 2)",
             "ERROR: column django_migrations.app does not exist",
             "ERROR: demo step failed: Part 4 - REST API on PostgreSQL, in-process and rolled back",
+            "ERROR: column django_migrations.app does not exist",
+            "ERROR: demo step failed: Part 5 - the pipeline: upload, Celery workers, results in "
+            "PostgreSQL",
         ]
 
 
@@ -315,3 +368,22 @@ class TestServe:
         assert [r["message"].split()[0] for r in requests] == [
             f"request_id=served-{number}" for number in range(4)
         ]
+
+
+@pytest.mark.slow
+@pytest.mark.req("P4.CLI.4")
+def test_two_servers_started_at_once_on_a_new_data_folder_both_answer(
+    scratch_pgdata: Path,
+) -> None:
+    """Both start the one embedded server, migrate in turn and answer; both stop cleanly."""
+    env = environment(EXAM_PGDATA=str(scratch_pgdata))
+
+    with started_api(env, "--workers", "1") as first, started_api(env, "--workers", "1") as second:
+        first.wait_listening()
+        second.wait_listening()
+        pages = [get_json(f"{served.url}/api/elements/") for served in (first, second)]
+        codes = [second.stop(), first.stop()]
+
+    assert pages == [{"count": 0, "next": None, "previous": None, "results": []}] * 2
+    assert codes == [0, 0]
+    assert not (scratch_pgdata / "postmaster.pid").exists()

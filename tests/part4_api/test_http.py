@@ -23,26 +23,63 @@ pytestmark = pytest.mark.django_db
     [
         (
             '{"1": {"id": "a", "data": ["1"]}',
-            "JSON parse error - Expecting ',' delimiter: line 1 column 33 (char 32)",
+            "JSON parse error - Expecting ',' delimiter at line 1, column 33",
         ),
         (
             "{'id': 'a'}",
-            "JSON parse error - Expecting property name enclosed in double quotes: "
-            "line 1 column 2 (char 1)",
+            "JSON parse error - Expecting property name enclosed in double quotes "
+            "at line 1, column 2",
         ),
         (
-            '{"id": "a", "data": [NaN]}',
-            "JSON parse error - Out of range float values are not JSON compliant: 'NaN'",
+            b'{"id": "\xff"}',
+            "JSON parse error - 'utf-8' codec can't decode byte 0xff "
+            "in position 8: invalid start byte",
         ),
     ],
-    ids=["unclosed-object", "single-quotes", "nan"],
+    ids=["unclosed-object", "single-quotes", "not-utf8"],
 )
 def test_malformed_json_answers_400(api_client: APIClient, body: str, detail: str) -> None:
-    """A body that is not strict JSON is a 400 saying where parsing failed."""
+    """A body that is not JSON is a 400 saying where parsing failed."""
     response = api_client.post(LIST_URL, body, content_type="application/json")
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert response.json() == {"detail": detail}
+    assert Element.objects.count() == 0
+
+
+@pytest.mark.req("P4.HTTP.4")
+def test_json_nested_deeper_than_the_decoder_follows_answers_400(api_client: APIClient) -> None:
+    """A body nested 100,000 deep is a 400, never a RecursionError (500)."""
+    body = '{"id": "a", "data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = api_client.post(LIST_URL, body, content_type="application/json")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"detail": "JSON parse error - nested too deeply to decode"}
+
+
+@pytest.mark.req("P4.HTTP.4")
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            '{"id": "a", "data": ["1"], "id": "b"}',
+            "JSON parse error - the key 'id' appears twice in one object",
+        ),
+        ('{"id": "a", "data": [NaN]}', "JSON parse error - NaN is not a JSON number"),
+        ('{"id": "a", "data": [-Infinity]}', "JSON parse error - -Infinity is not a JSON number"),
+    ],
+    ids=["repeated-key", "nan", "minus-infinity"],
+)
+def test_json_that_python_would_accept_but_json_has_not_answers_400(
+    api_client: APIClient, body: str, detail: str
+) -> None:
+    """A repeated key (whose first value would be lost) or NaN/Infinity is a 400."""
+    response = api_client.post(LIST_URL, body, content_type="application/json")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {"detail": detail}
+    assert Element.objects.count() == 0
 
 
 @pytest.mark.req("P4.HTTP.1")
@@ -131,24 +168,74 @@ def test_a_missing_static_file_answers_a_json_404(api_client: APIClient) -> None
     assert response.json() == {"detail": "Not found."}
 
 
-@pytest.mark.req("P4.HTTP.3")
-def test_a_host_outside_allowed_hosts_answers_a_json_400(api_client: APIClient) -> None:
-    """A Host header Django refuses (DisallowedHost) is the client's fault: 400, not 500."""
-    ElementFactory.create_batch(2)
-
-    response = api_client.get(LIST_URL, {"limit": 1}, HTTP_HOST="evil.example")
+@pytest.mark.req("P4.HTTP.1", "P4.HTTP.3")
+def test_a_static_path_leaving_the_static_folders_answers_a_json_400(
+    api_client: APIClient,
+) -> None:
+    """A path that climbs out of the static files (SuspiciousFileOperation) is a 400, not a 500."""
+    response = api_client.get("/static/../../etc/passwd")
 
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     assert response.json() == {"detail": "Bad request."}
 
 
+@pytest.mark.req("P4.HTTP.5")
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", LIST_URL, None),
+        ("post", LIST_URL, {"id": "a", "data": ["1"]}),
+        ("put", detail_url("kept"), {"device_name": "MRI"}),
+        ("patch", detail_url("kept"), {"device_name": "MRI"}),
+        ("delete", detail_url("kept"), None),
+        ("get", "/no/such/route/", None),
+    ],
+    ids=["list", "post", "put", "patch", "delete", "unknown-route"],
+)
+def test_a_host_outside_allowed_hosts_answers_a_json_400_to_every_request(
+    api_client: APIClient, method: str, path: str, body: object
+) -> None:
+    """The allowed-hosts check holds for reads and writes alike; nothing is changed."""
+    ElementFactory(element_id="kept", device_name="CT SCAN")
+
+    response = getattr(api_client, method)(path, body, format="json", HTTP_HOST="evil.example")
+
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert response.json() == {
+        "detail": "The Host header 'evil.example' is not allowed (EXAM_ALLOWED_HOSTS)."
+    }
+    assert list(Element.objects.values_list("element_id", "device_name")) == [("kept", "CT SCAN")]
+
+
+@pytest.mark.req("P4.HTTP.6")
+def test_a_chunked_body_without_content_length_answers_411(api_client: APIClient) -> None:
+    """A body announced as chunked is refused, never read as an empty body."""
+    response = api_client.post(
+        LIST_URL,
+        json.dumps({"id": "a", "data": ["1"]}),
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+
+    assert response.status_code == status.HTTP_411_LENGTH_REQUIRED
+    assert response.json() == {"detail": "Send the body with a Content-Length header, not chunked."}
+    assert Element.objects.count() == 0
+
+
 @pytest.mark.req("P4.GET.2", "P4.PUT.2", "P4.DEL.1")
 @pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
-def test_an_id_with_a_nul_character_answers_404(api_client: APIClient, method: str) -> None:
-    """PostgreSQL refuses NUL in text; an id holding one is simply unknown: 404, not 500."""
+@pytest.mark.parametrize(
+    "element_id",
+    ["a%00b", ".", "..", "a%20b", "x" * 65, "%C3%A9"],
+    ids=["nul", "dot", "dot-dot", "space", "65-characters", "non-ascii"],
+)
+def test_a_path_that_is_no_element_id_matches_no_route(
+    api_client: APIClient, method: str, element_id: str
+) -> None:
+    """An id segment the id rule refuses (NUL, '.', a space, 65 characters, non-ASCII) is a 404."""
     response = getattr(api_client, method)(
-        detail_url("a%00b"), {"device_name": "MRI"}, format="json"
+        detail_url(element_id), {"device_name": "MRI"}, format="json"
     )
 
     assert response.status_code == status.HTTP_404_NOT_FOUND
-    assert response.json() == {"detail": "No element has id 'a\\x00b'."}
+    assert response.json() == {"detail": "Not found."}

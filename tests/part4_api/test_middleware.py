@@ -48,12 +48,13 @@ def line(
     response: str,
     body: str = "''",
     size: int | None = None,
+    host: str = "testserver",
 ) -> str:
     """The message the middleware logs for one request."""
     size = len(response.encode()) if size is None else size
     return (
         f"request_id={request_id} method={method} path={path} status={code} duration_ms=12.5 "
-        f"size={size} client=127.0.0.1 body={body} response={response!r}"
+        f"size={size} client=127.0.0.1 host={host!r} body={body} response={response!r}"
     )
 
 
@@ -185,15 +186,16 @@ def test_a_streamed_response_is_logged_with_its_length_but_not_its_content(
     assert response.status_code == status.HTTP_200_OK
     assert info_caplog.messages == [
         f"request_id=req-5 method=GET path={path} status=200 duration_ms=12.5 "
-        f"size={response['Content-Length']} client=127.0.0.1 body='' response=<stream>"
+        f"size={response['Content-Length']} client=127.0.0.1 host='testserver' body='' "
+        "response=<stream>"
     ]
 
 
-@pytest.mark.req("P4.LOG.1")
-def test_a_refused_host_is_logged_once_as_a_warning(
+@pytest.mark.req("P4.LOG.1", "P4.HTTP.5")
+def test_a_refused_host_is_logged_once_as_a_warning_naming_it(
     api_client: APIClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A DisallowedHost 400 is one WARNING without traceback; django.security adds nothing."""
+    """A refused Host is one WARNING naming it, without traceback; django.security adds nothing."""
     ElementFactory.create_batch(2)
     caplog.set_level(logging.DEBUG)
 
@@ -208,7 +210,9 @@ def test_a_refused_host_is_logged_once_as_a_warning(
                 method="GET",
                 path=f"{LIST_URL}?limit=1",
                 code=400,
-                response='{"detail": "Bad request."}',
+                host="evil.example",
+                response='{"detail": "The Host header \'evil.example\' is not allowed '
+                '(EXAM_ALLOWED_HOSTS)."}',
             ),
         )
     ]
@@ -319,5 +323,52 @@ def test_requests_are_written_to_the_shared_log_file(api_client: APIClient, tmp_
             "INFO",
             LOGGER,
             line(request_id="req-8", method="GET", path=LIST_URL, code=200, response=EMPTY_PAGE),
+        )
+    ]
+
+
+@pytest.mark.req("P4.LOG.1", "P4.HTTP.5")
+def test_the_host_is_logged_as_the_client_sent_it(
+    api_client: APIClient, info_caplog: pytest.LogCaptureFixture
+) -> None:
+    """An allowed Host header, port included, is recorded in the request's log line."""
+    api_client.get(LIST_URL, HTTP_HOST="localhost:8000", HTTP_X_REQUEST_ID="req-10")
+
+    assert info_caplog.messages == [
+        line(
+            request_id="req-10",
+            method="GET",
+            path=LIST_URL,
+            code=200,
+            host="localhost:8000",
+            response=EMPTY_PAGE,
+        )
+    ]
+
+
+@pytest.mark.req("P4.LOG.1", "P4.HTTP.6")
+def test_a_chunked_body_is_logged_unread(
+    api_client: APIClient, info_caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 411 is logged as a warning with an empty body: the body was never read."""
+    api_client.post(
+        LIST_URL,
+        '{"id": "a"}',
+        content_type="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_X_REQUEST_ID="req-11",
+    )
+
+    assert info_caplog.record_tuples == [
+        (
+            LOGGER,
+            logging.WARNING,
+            line(
+                request_id="req-11",
+                method="POST",
+                path=LIST_URL,
+                code=411,
+                response='{"detail": "Send the body with a Content-Length header, not chunked."}',
+            ),
         )
     ]

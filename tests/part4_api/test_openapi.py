@@ -10,6 +10,8 @@ import yaml
 from rest_framework import status
 from rest_framework.test import APIClient
 
+from .paths import LIST_URL
+
 pytestmark = pytest.mark.django_db
 
 SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
@@ -17,10 +19,16 @@ SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
 
 @pytest.fixture
 def schema(api_client: APIClient) -> dict[str, Any]:
-    """The OpenAPI document the API serves, decoded."""
+    """The OpenAPI document the API serves, decoded, with Part 4's paths only.
+
+    The same document describes other parts' endpoints; they are not Part 4's to specify.
+    """
     response = api_client.get("/api/schema/")
     assert response.status_code == status.HTTP_200_OK
     document: dict[str, Any] = yaml.safe_load(response.content)
+    document["paths"] = {
+        path: item for path, item in document["paths"].items() if path.startswith(LIST_URL)
+    }
     return document
 
 
@@ -40,11 +48,19 @@ def test_the_schema_is_openapi_3_with_every_operation(schema: dict[str, Any]) ->
 @pytest.mark.parametrize(
     ("path", "method", "codes"),
     [
-        ("/api/elements/", "get", ["200", "406"]),
-        ("/api/elements/", "post", ["201", "400", "406", "409", "413", "415"]),
+        ("/api/elements/", "get", ["200", "400", "406"]),
+        ("/api/elements/", "post", ["201", "400", "406", "409", "411", "413", "415"]),
         ("/api/elements/{element_id}/", "get", ["200", "404", "406"]),
-        ("/api/elements/{element_id}/", "put", ["200", "400", "404", "406", "409", "413", "415"]),
-        ("/api/elements/{element_id}/", "patch", ["200", "400", "404", "406", "409", "413", "415"]),
+        (
+            "/api/elements/{element_id}/",
+            "put",
+            ["200", "400", "404", "406", "409", "411", "413", "415"],
+        ),
+        (
+            "/api/elements/{element_id}/",
+            "patch",
+            ["200", "400", "404", "406", "409", "411", "413", "415"],
+        ),
         ("/api/elements/{element_id}/", "delete", ["204", "404"]),
     ],
 )
@@ -84,8 +100,57 @@ def test_the_post_body_is_an_object_of_elements_or_one_element(schema: dict[str,
     }
     assert element["required"] == ["id", "data"]
     assert element["additionalProperties"] is False
-    assert element["properties"]["id"]["pattern"] == "^[A-Za-z0-9._-]+$"
-    assert element["properties"]["id"]["maxLength"] == 64
+    assert element["not"] == {"required": ["deviceName", "device_name"]}
+
+
+@pytest.mark.req("P4.OAS.1", "P4.POST.7")
+def test_the_schema_states_the_element_limit_in_force(schema: dict[str, Any]) -> None:
+    """ElementsByKey's maxProperties is EXAM_API_MAX_ELEMENTS (1000 by default)."""
+    assert schema["components"]["schemas"]["ElementsByKey"]["maxProperties"] == 1000
+
+
+@pytest.mark.req("P4.OAS.1", "P4.GET.3")
+def test_the_list_parameters_state_their_ranges(schema: dict[str, Any]) -> None:
+    """limit, offset and device_name are documented with the ranges the API enforces."""
+    parameters = {
+        parameter["name"]: parameter["schema"]
+        for parameter in schema["paths"]["/api/elements/"]["get"]["parameters"]
+    }
+
+    assert parameters == {
+        "device_name": {"type": "string", "pattern": "^[^\\u0000]*$"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        "offset": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+    }
+
+
+@pytest.mark.req("P4.OAS.1")
+@pytest.mark.parametrize(
+    ("element_id", "valid"),
+    [
+        ("aabbcc1", True),
+        ("a", True),
+        (".a", True),
+        ("...", True),
+        ("a" * 64, True),
+        (".", False),
+        ("..", False),
+        ("", False),
+        ("a" * 65, False),
+        ("a b", False),
+        ("é", False),
+    ],
+)
+def test_the_documented_id_pattern_is_the_rule_the_api_applies(
+    schema: dict[str, Any], api_client: APIClient, element_id: str, valid: bool
+) -> None:
+    """The id pattern of the schema accepts exactly the ids a POST accepts."""
+    pattern = schema["components"]["schemas"]["ElementInput"]["properties"]["id"]["pattern"]
+
+    response = api_client.post("/api/elements/", {"id": element_id, "data": ["1"]}, format="json")
+
+    assert (re.fullmatch(pattern, element_id) is not None) is valid
+    assert (response.status_code == status.HTTP_201_CREATED) is valid
 
 
 @pytest.mark.req("P4.OAS.1")

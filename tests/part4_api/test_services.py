@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from exam.api.exceptions import ElementConflict, ElementNotFound
 from exam.api.models import Element
 from exam.api.selectors import element_get, element_list
-from exam.api.services import NewElement, create_elements, delete_element, update_element
+from exam.api.services import NewElement, element_create, element_delete, element_update
 from exam.elements import ElementReport, summarize_element
 from tests.factories import ElementFactory
 
@@ -24,12 +25,12 @@ def new_element(key: str, element_id: str, rows: list[str]) -> NewElement:
 
 
 class TestCreateElements:
-    """create_elements()"""
+    """element_create()"""
 
     @pytest.mark.req("P4.POST.3")
     def test_create_returns_the_stored_rows_in_payload_order(self) -> None:
         """The rows come back saved (primary keys set) in the order given."""
-        created = create_elements(
+        created = element_create(
             elements=[new_element("1", "b", ["1 2"]), new_element("2", "a", ["3 4"])]
         )
 
@@ -54,7 +55,7 @@ class TestCreateElements:
         """One INFO record per payload, short however many elements it holds."""
         caplog.set_level(logging.INFO, logger="exam.api.services")
 
-        create_elements(elements=[new_element(str(n), f"e{n}", ["1"]) for n in range(count)])
+        element_create(elements=[new_element(str(n), f"e{n}", ["1"]) for n in range(count)])
 
         assert caplog.record_tuples == [("exam.api.services", logging.INFO, message)]
 
@@ -64,7 +65,7 @@ class TestCreateElements:
         ElementFactory(element_id="taken")
 
         with pytest.raises(ElementConflict, match=r"^Element ids already exist\.$") as caught:
-            create_elements(
+            element_create(
                 elements=[new_element("1", "free", ["1"]), new_element("2", "taken", ["1"])]
             )
 
@@ -86,39 +87,89 @@ class TestCreateElements:
         )
 
         with pytest.raises(IntegrityError, match="element_average_after_between_0_and_1"):
-            create_elements(elements=[NewElement(report=impossible, data=["2"])])
+            element_create(elements=[NewElement(report=impossible, data=["2"])])
 
 
 class TestUpdateElement:
-    """update_element()"""
+    """element_update()"""
 
     @pytest.mark.req("P4.PUT.1")
     def test_update_changes_only_the_given_fields(self) -> None:
         """Changing the device name leaves the id, data and computed fields alone."""
         element = ElementFactory(element_id="a1", device_name="CT SCAN")
 
-        updated = update_element(element_id="a1", changes={"device_name": "MRI"})
+        updated = element_update(element_id="a1", changes={"device_name": "MRI"})
 
         assert (updated.pk, updated.element_id, updated.device_name) == (element.pk, "a1", "MRI")
         assert Element.objects.get(pk=element.pk).data == element.data
 
-    @pytest.mark.req("P4.PUT.2")
-    def test_update_refuses_a_field_other_than_id_and_device_name(self) -> None:
-        """Anything else is a caller's bug, reported by name."""
+    @pytest.mark.req("P4.PUT.1", "P4.LOG.1")
+    @pytest.mark.parametrize(
+        ("changes", "message"),
+        [
+            ({"device_name": "MRI"}, "updated element a1: device_name"),
+            ({"id": "b2", "device_name": None}, "updated element a1: device_name, id"),
+        ],
+        ids=["device-name", "id-and-device-name"],
+    )
+    def test_update_logs_the_element_and_the_fields_changed(
+        self, caplog: pytest.LogCaptureFixture, changes: dict[str, str | None], message: str
+    ) -> None:
+        """One INFO record names the element by its former id and the fields changed."""
+        ElementFactory(element_id="a1")
+        caplog.set_level(logging.INFO, logger="exam.api.services")
+
+        element_update(element_id="a1", changes=changes)
+
+        assert caplog.record_tuples == [("exam.api.services", logging.INFO, message)]
+
+    @pytest.mark.req("P4.PUT.1")
+    def test_update_of_the_id_alone_keeps_the_device_name(self) -> None:
+        """Changing the id leaves the device name and the creation time alone."""
+        element = ElementFactory(element_id="a1", device_name="CT SCAN")
+
+        updated = element_update(element_id="a1", changes={"id": "b2"})
+
+        stored = Element.objects.get(pk=element.pk)
+        assert (stored.element_id, stored.device_name) == ("b2", "CT SCAN")
+        assert stored.created_at == element.created_at
+        assert stored.updated_at == updated.updated_at > element.updated_at
+
+    @pytest.mark.req("P4.PUT.1")
+    def test_update_writes_only_the_columns_it_changes(self) -> None:
+        """The UPDATE sets the changed columns and updated_at, never the raw data again."""
         ElementFactory(element_id="a1")
 
-        with pytest.raises(ValueError, match="cannot change data, size"):
-            update_element(element_id="a1", changes={"size": "1", "data": None})
+        with CaptureQueriesContext(connection) as captured:
+            element_update(element_id="a1", changes={"device_name": "MRI"})
+
+        (update,) = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+        assert update.startswith('UPDATE "api_element" SET "device_name" = ')
+        assert '"data"' not in update
 
     @pytest.mark.req("P4.PUT.2")
     def test_update_of_a_missing_element_raises_not_found(self) -> None:
         """An unknown id raises ElementNotFound naming it."""
         with pytest.raises(ElementNotFound, match=r"^No element has id 'missing'\.$"):
-            update_element(element_id="missing", changes={"device_name": "MRI"})
+            element_update(element_id="missing", changes={"device_name": "MRI"})
 
 
 class TestDeleteElement:
-    """delete_element()"""
+    """element_delete()"""
+
+    @pytest.mark.req("P4.DEL.1", "P4.LOG.1")
+    def test_delete_removes_only_that_element_and_logs_it(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The row goes, the others stay, and one INFO record names the id."""
+        ElementFactory(element_id="a1")
+        kept = ElementFactory(element_id="b2")
+        caplog.set_level(logging.INFO, logger="exam.api.services")
+
+        element_delete(element_id="a1")
+
+        assert list(Element.objects.all()) == [kept]
+        assert caplog.record_tuples == [("exam.api.services", logging.INFO, "deleted element a1")]
 
     @pytest.mark.req("P4.DEL.1")
     def test_delete_of_a_missing_element_raises_not_found(self) -> None:
@@ -126,7 +177,7 @@ class TestDeleteElement:
         ElementFactory()
 
         with pytest.raises(ElementNotFound, match=r"^No element has id 'missing'\.$"):
-            delete_element(element_id="missing")
+            element_delete(element_id="missing")
 
         assert Element.objects.count() == 1
 

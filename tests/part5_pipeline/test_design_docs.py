@@ -63,7 +63,6 @@ def test_design_readme_links_every_design_document_and_adr() -> None:
     assert [rel(doc) for doc in documents if doc.resolve() not in linked] == []
 
 
-
 # --- Required diagrams ---------------------------------------------------------------------------
 
 

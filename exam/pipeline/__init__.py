@@ -1,0 +1,1 @@
+"""Part 5: the distributed DICOM processing pipeline (ingest, Celery workers, results)."""
