@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -21,6 +22,8 @@ logger = get_logger(__name__)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 Handler = Callable[[argparse.Namespace], bool]
+#: Commands that only read files and print: a closed output pipe ends them quietly.
+PRINTING_COMMANDS = frozenset({"ls", "csv", "dicom", "study", "evenodd", "elements"})
 #: The pipeline's processes log JSON lines for machines, whatever the options.
 JSON_LOG_COMMANDS = frozenset({"worker", "relay", "sweeper", "stack"})
 T = TypeVar("T", int, float)
@@ -139,9 +142,13 @@ def cmd_createuser(args: argparse.Namespace) -> bool:
 
     from exam.pipeline.commands import create_user
 
-    password = os.environ.get("EXAM_PASSWORD") or getpass.getpass(f"Password for {args.name}: ")
+    try:
+        password = os.environ.get("EXAM_PASSWORD") or getpass.getpass(f"Password for {args.name}: ")
+    except EOFError:
+        # No terminal, and standard input ended before a line.
+        password = ""
     if not password:
-        logger.error("an empty password is not allowed")
+        logger.error("an empty password is not allowed (set EXAM_PASSWORD or type one)")
         return False
     create_user(args.name, password, staff=args.staff)
     return True
@@ -351,11 +358,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         verbose=args.verbose,
         json_lines=args.log_json or args.command in JSON_LOG_COMMANDS,
     )
+    # A printing command piped into `head` that stops reading ends quietly, as
+    # any Unix tool does, instead of a BrokenPipeError in whichever thread
+    # prints.  Not the commands that talk over sockets: there SIGPIPE would
+    # kill a server because one client went away.
+    previous = signal.getsignal(signal.SIGPIPE)
+    if args.command in PRINTING_COMMANDS:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         ok = args.handler(args)
     except KeyboardInterrupt:
         logger.warning("interrupted")
         ok = False
     finally:
+        signal.signal(signal.SIGPIPE, previous)
         shutdown_logging()
     return 0 if ok else 1

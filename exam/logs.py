@@ -186,7 +186,8 @@ def configure_logging(
     if log_file is not None:
         path = Path(log_file)
         path.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(path, encoding="utf-8")
+        # A string no UTF-8 can hold (a lone surrogate) is escaped, never a lost record.
+        file_handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
         file_handler.setFormatter(file_format)
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         listener = logging.handlers.QueueListener(records, file_handler)

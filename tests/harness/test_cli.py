@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,32 @@ def test_an_invalid_port_is_a_usage_error_saying_what_a_port_is(
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"python -m exam serve: error: argument --port: {reason}"
     )
+
+
+@pytest.mark.req("H.CLI.2")
+def test_a_printing_command_whose_reader_stops_ends_quietly() -> None:
+    """evenodd piped into a reader that stops after 2 lines dies of SIGPIPE, with no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exam", "evenodd", "--interval", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    lines = [process.stdout.readline() for _ in range(2)]
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=30) == -signal.SIGPIPE
+    assert lines == ["odd: 1\n", "even: 2\n"]
+    assert stderr == ""
+
+
+@pytest.mark.req("H.CLI.2")
+def test_a_command_in_process_leaves_python_s_sigpipe_handling_as_it_found_it(
+    tmp_path: Path,
+) -> None:
+    """After main() runs a printing command, SIGPIPE is ignored again (sockets raise EPIPE)."""
+    before = signal.getsignal(signal.SIGPIPE)
+    assert cli.main(["ls", str(tmp_path)]) == 0
+    assert signal.getsignal(signal.SIGPIPE) == before == signal.SIG_IGN
