@@ -23,7 +23,6 @@ and even :meth:`threading.Thread.is_alive` never sees more than
 
 from __future__ import annotations
 
-import json
 import math
 import queue
 import threading
@@ -35,7 +34,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from exam.logs import get_logger
+from exam.json_input import loads
+from exam.logs import describe_path_error, get_logger
 from exam.threads import print_line
 
 logger = get_logger(__name__)
@@ -109,7 +109,8 @@ def parse_data(rows: object) -> FloatArray:
             f"data contains a negative value ({values.min():g}); values must be >= 0",
             field="data",
         )
-    return values
+    # IEEE 754: -0.0 + 0.0 is 0.0, so "-0" is read as zero and never printed as -0.
+    return values + 0.0
 
 
 def _parse_fast(rows: list[Any]) -> FloatArray | None:
@@ -125,30 +126,34 @@ def _parse_fast(rows: list[Any]) -> FloatArray | None:
     if not all(isinstance(row, str) and row and not row.isspace() for row in rows):
         return None
     try:
-        return np.loadtxt(rows, dtype=np.float64, comments=None, ndmin=2)
+        return np.loadtxt(rows, comments=None, ndmin=2)
     except ValueError:
         return None
 
 
 def _parse_checked(rows: list[Any]) -> FloatArray:
-    """Parse row by row, raising an :class:`ElementError` that names the first problem."""
-    widths = []
+    """Parse row by row with ``float``; raise an :class:`ElementError` naming the first problem."""
+    matrix: list[list[float]] = []
     for index, row in enumerate(rows, start=1):
         if not isinstance(row, str):
             raise ElementError(f"data row {index} is not a string", field="data")
-        widths.append(len(row.split()))
-        if widths[-1] == 0:
+        tokens = row.split()
+        if not tokens:
             raise ElementError(f"data row {index} is empty", field="data")
-        if widths[-1] != widths[0]:
+        if matrix and len(tokens) != len(matrix[0]):
             raise ElementError(
-                f"data row {index} has {widths[-1]} values, row 1 has {widths[0]}",
+                f"data row {index} has {len(tokens)} values, row 1 has {len(matrix[0])}",
                 field="data",
             )
+        matrix.append([_number(token, index) for token in tokens])
+    return np.array(matrix)
+
+
+def _number(token: str, row: int) -> float:
     try:
-        values = np.array(" ".join(rows).split(), dtype=np.float64)
+        return float(token)
     except ValueError:
-        raise _first_bad_token(rows) from None
-    return values.reshape(len(rows), widths[0])
+        raise ElementError(f"data row {row}: {token!r} is not a number", field="data") from None
 
 
 def normalize(values: FloatArray) -> FloatArray:
@@ -221,19 +226,6 @@ def _required_text(element: dict[str, Any], field: str) -> str:
     return value
 
 
-def _first_bad_token(rows: list[str]) -> ElementError:
-    """Build the error naming the first token that is not a number."""
-    for index, row in enumerate(rows, start=1):
-        for token in row.split():
-            try:
-                float(token)
-            except ValueError:
-                return ElementError(f"data row {index}: {token!r} is not a number", field="data")
-    return ElementError(
-        "data contains a value that is not a number", field="data"
-    )  # pragma: no cover
-
-
 @dataclass(frozen=True)
 class ElementFailure:
     """An element that could not be processed, and why.
@@ -289,7 +281,8 @@ def process_json_file(
     list of ElementReport or ElementFailure, or None
         One outcome per element in the file's key order, whatever order the
         threads ended in; ``None`` (and an error logged) when the file is
-        missing, unreadable, not JSON, or not a JSON object.
+        missing, unreadable, not JSON as :func:`exam.json_input.loads` reads
+        it (no repeated keys, NaN or deep nesting), or not a JSON object.
 
     Raises
     ------
@@ -330,22 +323,21 @@ _JSON_TYPES = {
 
 def _load_elements(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ElementsFileError(f"cannot read {path}: {error.strerror}") from error
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         raise ElementsFileError(
-            f"cannot read {path}: not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from error
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
+        raise ElementsFileError(f"{path}: {describe_path_error(error)}") from None
     try:
-        content = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ElementsFileError(
-            f"{path} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
-        ) from error
+        content = loads(text)
+    except ValueError as error:
+        # JsonInputError, and int()'s own limit of 4,300 digits, which it lets through.
+        raise ElementsFileError(f"{path}: not valid JSON: {error}") from None
     if not isinstance(content, dict):
         raise ElementsFileError(
-            f"{path} must hold a JSON object of elements, not {_JSON_TYPES[type(content)]}"
+            f"{path}: must hold a JSON object of elements, not {_JSON_TYPES[type(content)]}"
         )
     return content
 

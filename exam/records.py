@@ -1,276 +1,221 @@
 """Patient and study records (Part 2): validated fields, diagnosis history, DICOM loading.
 
-:class:`PatientRecord` holds one patient's demographics; :class:`StudyRecord`
-adds one imaging study and can be filled from a DICOM file's header, never
-reading its pixel data.
+Each field is declared once, as a :class:`Field` descriptor holding its
+validator, its label in ``str(record)`` and the DICOM element it is loaded
+from.  The records are dataclasses over these descriptors, so the keyword-only
+constructor comes from the same declarations, its arguments go through the
+setters, and printing and loading walk the fields in declaration order (a
+subclass's fields first).
 
-Field rules (every setter validates and raises :class:`ValueError` naming the
-field; ``None`` means unknown and is accepted by every field but the patient ID)
+A validator returns the value to store or raises :class:`FieldError`: its
+message names the field, says what is wrong and shows the value, for the
+caller; its ``reason`` leaves the value out, and is all that logs show, since a
+value read from a file can be protected health information (a birth date, a
+UID).  Logs identify a patient by ID only.
 
-========================  =====================================================
-field                     accepted values
-========================  =====================================================
-``patient_id``            required: a non-empty string of at most 64 characters
-                          (DICOM LO), stored stripped of surrounding spaces
-``type_of_patient_id``    a DICOM code string such as ``"TEXT"``, ``"RFID"``,
-                          ``"BARCODE"`` (TypeOfPatientID), stored upper case
-``issuer_of_patient_id``  a non-empty string of at most 64 characters
-                          (IssuerOfPatientID: who assigned the ID)
-``name``                  a non-empty string, stored as given (stripped)
-``sex``                   ``"M"``, ``"F"`` or ``"O"`` in any case, stored upper
-                          case (the DICOM PatientSex enumerated values)
-``birth_date``            a :class:`datetime.date` (not a ``datetime``) or a
-                          DICOM DA string ``YYYYMMDD`` that is a calendar date
-``age``                   a non-negative integer number of whole years (not a
-                          ``bool``, not a ``float``)
-``weight``                a finite, positive number of kilograms (not a
-                          ``bool``), stored as ``float``
-``modality``              a DICOM code string (1-16 of ``A-Z 0-9 _`` and space),
-                          stored upper case
-``study_date``            as ``birth_date``
-``study_time``            a :class:`datetime.time` or a DICOM TM string
-                          ``HH``, ``HHMM``, ``HHMMSS`` or ``HHMMSS.F`` to
-                          ``HHMMSS.FFFFFF``
-``study_instance_uid``    a DICOM UID: at most 64 characters, numeric
-                          components without leading zeros separated by dots
-``series_number``         a non-negative integer
-``number_of_frames``      a non-negative integer
-========================  =====================================================
-
-The diagnosis changes only through :meth:`PatientRecord.update_diagnosis`,
-which keeps the history and logs each change.  Logs identify a patient by ID,
-never by name: names are protected health information.
-
-``str(record)`` shows every field on its own ``Label: value`` line (study
-fields first), ``None`` as ``unknown``; ``repr(record)`` shows the class, the
-patient ID and, for a study, its UID and modality, never the name.
-
-Loading from DICOM (:meth:`StudyRecord.from_dicom`)
----------------------------------------------------
-* A missing or empty element becomes ``None``.  An element whose value breaks
-  the rules above is logged as a warning (file, patient ID, element) and
-  becomes ``None`` too; only a missing or empty PatientID stops the load, since
-  a record cannot exist without one.
-* PatientName ``Family^Given^Middle^Prefix^Suffix`` is shown family name first:
-  ``Doe^John`` becomes ``"Doe, John"``, ``Doe^John^Adam^Dr^Jr`` becomes
-  ``"Doe, Dr John Adam Jr"``; only the alphabetic representation is used.
-* The age comes from PatientAge (``nnnY``, ``nnnM``, ``nnnW``, ``nnnD``) in
-  whole years, rounded down: months count 12 to the year, weeks and days 365.25
-  days to the year, so any age below a year is 0.  When PatientAge is absent or
-  invalid (logged), it is the patient's age in whole years on the study date,
-  from the birth date: the birthday counts from its calendar day on, and a
-  29 February birthday from 1 March in common years.  A birth date after the
-  study date gives no age and a logged warning.
-* The diagnosis comes from AdmittingDiagnosesDescription (several values are
-  joined with ``"; "``) through :meth:`PatientRecord.update_diagnosis`.
+Loading reads the header with :func:`exam.dicom_io.read_header` (never the
+pixel data) and hands each element to its field's setter once; an element the
+setter refuses is logged and becomes ``None``.  pydicom's own value checks are
+off meanwhile: they repeat ours, and their warnings quote the value.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, date, datetime, time
+from fractions import Fraction
+from functools import partial
 from numbers import Integral, Real
 from os import PathLike
-from typing import Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeGuard, TypeVar
 
-from pydicom import Dataset
+from pydicom import config
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from exam.dicom_io import DicomReadError, read_header
-from exam.logs import get_logger
+from exam.logs import escape_controls, get_logger
 
 logger = get_logger(__name__)
 
 #: How :func:`str` shows a field whose value is ``None``.
 UNKNOWN = "unknown"
-
-SEXES = ("M", "F", "O")
+#: The longest DICOM long string (LO) and UID (UI).
 MAX_LONG_STRING = 64
-MAX_UID_LENGTH = 64
-# 365.25 days a year, kept in integers so that age arithmetic is exact.
-DAYS_PER_FOUR_YEARS = 1461
+#: The oldest age a DICOM age string (AS, three digits) can state.
+MAX_AGE = 999
+#: The largest DICOM integer string (IS).
+MAX_INTEGER_STRING = 2**31 - 1
+#: Years per DICOM age unit; weeks and days count 365.25 days to the year.
+YEARS_PER_UNIT = {
+    "Y": Fraction(1),
+    "M": Fraction(1, 12),
+    "W": Fraction(28, 1461),
+    "D": Fraction(4, 1461),
+}
 
 _DA = re.compile(r"\d{8}")
-_TM = re.compile(r"(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d{1,6}))?)?)?")
+_TM = re.compile(r"\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,6})?)?)?")
 _AS = re.compile(r"(\d{3})([DWMY])")
 _CS = re.compile(r"[A-Z0-9_ ]{1,16}")
 _UID = re.compile(r"(?:0|[1-9]\d*)(?:\.(?:0|[1-9]\d*))*")
+_DIAGNOSIS = "AdmittingDiagnosesDescription"
 
-R = TypeVar("R")
-#: A field validator: takes a value and the field's name, returns the value to store.
-Check = Callable[[object, str], R]
+In = TypeVar("In")
+Out = TypeVar("Out")
+Moment = TypeVar("Moment", date, time)
+
+
+class FieldError(ValueError):
+    """A value that a record field refuses.
+
+    ``str(error)`` names the field, says what is wrong and shows the value;
+    :attr:`reason` is the same without the value, for logs.
+    """
+
+    def __init__(self, field: str, rule: str, value: object) -> None:
+        self.reason = f"{field} {rule}"
+        # An int of thousands of digits cannot even be turned into text.
+        shown = f"an integer of {value.bit_length()} bits" if _huge(value) else repr(value)
+        super().__init__(f"{self.reason}, got {shown}")
+
+
+def _huge(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and value.bit_length() > 64
 
 
 @dataclass(frozen=True)
 class DiagnosisChange:
-    """One change of a patient's diagnosis.
-
-    ``timestamp`` is timezone-aware (UTC); ``old`` is ``None`` for the first
-    diagnosis.
-    """
+    """One change of a patient's diagnosis; ``timestamp`` is in UTC, ``old`` None at first."""
 
     timestamp: datetime
     old: str | None
     new: str
 
 
-# --- Field validation: each returns the value to store or raises ValueError naming the field.
+# --- Validators: each returns the value to store or raises FieldError naming the field.
 
 
 def _text(value: object, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{field} must be a non-empty string, got {value!r}")
+        raise FieldError(field, "must be a non-empty string", value)
     return value.strip()
 
 
 def _long_string(value: object, field: str) -> str:
     text = _text(value, field)
     if len(text) > MAX_LONG_STRING:
-        raise ValueError(f"{field} must be at most {MAX_LONG_STRING} characters, got {len(text)}")
+        raise FieldError(field, f"must be at most {MAX_LONG_STRING} characters", len(text))
     return text
 
 
 def _code_string(value: object, field: str) -> str:
-    code = value.strip().upper() if isinstance(value, str) else None
-    if code is None or not _CS.fullmatch(code):
-        raise ValueError(
-            f"{field} must be a DICOM code string (1 to 16 of A-Z, 0-9, space, _), got {value!r}"
-        )
-    return code
+    if not isinstance(value, str) or not _CS.fullmatch(value.strip().upper()):
+        rule = "must be a DICOM code string (1 to 16 of A-Z, 0-9, space, _)"
+        raise FieldError(field, rule, value)
+    return value.strip().upper()
 
 
 def _sex(value: object, field: str) -> str:
-    sex = value.strip().upper() if isinstance(value, str) else None
-    if sex not in SEXES:
-        raise ValueError(f"{field} must be 'M', 'F' or 'O' (any case), got {value!r}")
-    return sex
+    if not isinstance(value, str) or value.strip().upper() not in {"M", "F", "O"}:
+        raise FieldError(field, "must be 'M', 'F' or 'O' (any case)", value)
+    return value.strip().upper()
 
 
-def _non_negative_int(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
-        raise ValueError(f"{field} must be a non-negative integer, got {value!r}")
+def _integer(value: object, field: str, maximum: int) -> int:
+    """An int from 0 to ``maximum`` (not a bool, not a float)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= int(value) <= maximum:
+        raise FieldError(field, f"must be an integer from 0 to {maximum}", value)
     return int(value)
 
 
 def _weight(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"{field} must be a number of kilograms, got {value!r}")
-    kilograms = float(value)
-    if not math.isfinite(kilograms) or kilograms <= 0:
-        raise ValueError(f"{field} must be a finite, positive number of kilograms, got {value!r}")
+        raise FieldError(field, "must be a number of kilograms", value)
+    try:
+        kilograms = float(value)
+    except OverflowError:  # an int or a Fraction beyond the largest float
+        kilograms = math.inf
+    if not 0 < kilograms < math.inf:
+        raise FieldError(field, "must be a finite, positive number of kilograms", value)
     return kilograms
 
 
 def _uid(value: object, field: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{field} must be a string, got {value!r}")
-    if len(value) > MAX_UID_LENGTH:
-        raise ValueError(f"{field} must be at most {MAX_UID_LENGTH} characters, got {len(value)}")
+        raise FieldError(field, "must be a string", value)
+    if len(value) > MAX_LONG_STRING:
+        raise FieldError(field, f"must be at most {MAX_LONG_STRING} characters", len(value))
     if not _UID.fullmatch(value):
-        raise ValueError(
-            f"{field} must be numbers without leading zeros separated by dots, got {value!r}"
-        )
+        raise FieldError(field, "must be numbers without leading zeros separated by dots", value)
     # A plain str, not pydicom's UID subclass, so that records hold plain values.
     return str(value)
 
 
-def parse_dicom_date(value: object, field: str = "date") -> date:
-    """Return ``value`` as a date: a :class:`datetime.date` or a DICOM DA string.
+def _from_iso(
+    kind: type[Moment], forms: re.Pattern[str], shown: str, value: object, field: str
+) -> Moment:
+    noun = kind.__name__
+    if not isinstance(value, str) or not forms.fullmatch(value.strip()):
+        raise FieldError(
+            field, f"must be a datetime.{noun} or a DICOM {noun} string {shown}", value
+        )
+    try:
+        # Since Python 3.11 these read ISO 8601's basic forms, which DICOM's DA and TM are.
+        return kind.fromisoformat(value.strip())
+    except ValueError as error:
+        raise FieldError(field, f"is not a valid {noun} ({error})", value) from None
 
-    Parameters
-    ----------
-    value:
-        A :class:`datetime.date` (a :class:`datetime.datetime` is refused: it
-        would silently drop its time) or a string ``YYYYMMDD``.
-    field:
-        The field's name, for the error message.
+
+def parse_dicom_date(value: object, field: str) -> date:
+    """Return ``value``, a :class:`datetime.date` or a DICOM DA string ``YYYYMMDD``, as a date.
 
     Raises
     ------
-    ValueError
-        Naming ``field``, for any other type, another string form, or a string
-        that is not a calendar date (``"20230230"``).
+    FieldError
+        Naming ``field``: another type or form (a :class:`datetime.datetime`
+        too, whose time would be lost), or a day not in the calendar.
     """
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    text = value.strip() if isinstance(value, str) else None
-    if text is None or not _DA.fullmatch(text):
-        raise ValueError(
-            f"{field} must be a datetime.date or a DICOM date string YYYYMMDD, got {value!r}"
-        )
-    try:
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    except ValueError as error:
-        raise ValueError(f"{field} {value!r} is not a valid date: {error}") from None
+    return _from_iso(date, _DA, "YYYYMMDD", value, field)
 
 
-def parse_dicom_time(value: object, field: str = "time") -> time:
-    """Return ``value`` as a time: a :class:`datetime.time` or a DICOM TM string.
+def parse_dicom_time(value: object, field: str) -> time:
+    """Return ``value``, a :class:`datetime.time` or a DICOM TM string, as a time.
 
-    Parameters
-    ----------
-    value:
-        A :class:`datetime.time` or a string ``HH``, ``HHMM``, ``HHMMSS`` or
-        ``HHMMSS.F`` up to six fraction digits (``"103000.5"`` is half a
-        second past 10:30).  Omitted minutes and seconds are 0.
-    field:
-        The field's name, for the error message.
+    The TM forms are ``HH``, ``HHMM``, ``HHMMSS`` and ``HHMMSS.F`` to
+    ``HHMMSS.FFFFFF``; omitted minutes and seconds are 0.
 
     Raises
     ------
-    ValueError
-        Naming ``field``, for any other type or form, or an hour, minute or
-        second out of range (the leap second ``60`` included).
+    FieldError
+        Naming ``field``: another type or form, or an hour, minute or second
+        out of range (the leap second ``60`` included).
     """
     if isinstance(value, time):
         return value
-    match = _TM.fullmatch(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(
-            f"{field} must be a datetime.time or a DICOM time string HH, HHMM, HHMMSS "
-            f"or HHMMSS.FFFFFF, got {value!r}"
-        )
-    hours, minutes, seconds, fraction = match.groups()
-    try:
-        return time(
-            int(hours),
-            int(minutes or 0),
-            int(seconds or 0),
-            int((fraction or "").ljust(6, "0")),
-        )
-    except ValueError as error:
-        raise ValueError(f"{field} {value!r} is not a valid time: {error}") from None
+    return _from_iso(time, _TM, "HH, HHMM, HHMMSS or HHMMSS.FFFFFF", value, field)
 
 
 def dicom_age_to_years(value: object, field: str = "age") -> int:
-    """Return a DICOM age string (AS: ``045Y``, ``006M``, ``003W``, ``010D``) in whole years.
+    """Return a DICOM age string (``045Y``, ``006M``, ``003W``, ``010D``) in whole years.
 
-    Years are taken as they are; months count 12 to the year, weeks and days
-    365.25 days to the year, always rounded down, so ``"018M"`` is 1 and any
-    age below a year (``"011M"``, ``"051W"``, ``"364D"``) is 0.
+    Rounded down: any age below a year is 0.
 
     Raises
     ------
-    ValueError
-        Naming ``field``, when ``value`` is not three digits followed by D, W,
-        M or Y.
+    FieldError
+        Naming ``field``, when ``value`` is not three digits and D, W, M or Y.
     """
     match = _AS.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(
-            f"{field} must be a DICOM age string of 3 digits and D, W, M or Y, got {value!r}"
-        )
-    number, unit = int(match[1]), match[2]
-    if unit == "Y":
-        return number
-    if unit == "M":
-        return number // 12
-    days = number * 7 if unit == "W" else number
-    return days * 4 // DAYS_PER_FOUR_YEARS
+        rule = "must be a DICOM age string of 3 digits and D, W, M or Y"
+        raise FieldError(field, rule, value)
+    return int(int(match[1]) * YEARS_PER_UNIT[match[2]])
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -291,13 +236,12 @@ def age_on(birth_date: date, day: date) -> int:
 
 
 def format_person_name(value: PersonName | str) -> str | None:
-    """Return a DICOM person name (PN) in display form, family name first.
+    """Return a DICOM person name (PN) family name first, or None when it has none.
 
-    ``"Doe^John"`` becomes ``"Doe, John"`` and ``"Doe^John^Adam^Dr^Jr"``
-    becomes ``"Doe, Dr John Adam Jr"``.  Only the alphabetic representation
-    is used; an empty name gives ``None``.
+    ``"Doe^John^Adam^Dr^Jr"`` becomes ``"Doe, Dr John Adam Jr"``; only the
+    alphabetic representation is used.
     """
-    name = value if isinstance(value, PersonName) else PersonName(value)
+    name = PersonName(value)
     family = name.family_name.strip()
     others = " ".join(
         part.strip()
@@ -307,14 +251,59 @@ def format_person_name(value: PersonName | str) -> str | None:
     return ", ".join(part for part in (family, others) if part) or None
 
 
-def _diagnosis_from_dicom(value: object, field: str) -> str:
-    if isinstance(value, MultiValue):
-        value = "; ".join(str(item).strip() for item in value if str(item).strip())
-    return _text(value, field)
+def _as_read(value: object) -> object:
+    return value
 
 
-def _optional(value: object, check: Check[R], field: str) -> R | None:
-    return None if value is None else check(value, field)
+@dataclass(eq=False)
+class Field(Generic[In, Out]):
+    """A record field: a property whose setter validates, declared once per field.
+
+    Attributes
+    ----------
+    check:
+        ``check(value, name)`` returns the value to store or raises
+        :class:`FieldError`.  ``None`` (unknown) is stored without a check,
+        unless the field is ``required``.
+    label:
+        The field's label in ``str(record)``.
+    keyword:
+        The DICOM element the field is loaded from; ``convert`` turns the
+        element's value into what the setter takes.
+    """
+
+    check: Callable[[object, str], Out]
+    label: str
+    keyword: str
+    _: KW_ONLY
+    required: bool = False
+    convert: Callable[[Any], object] = _as_read
+    name: str = field(default="", init=False)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, record: object, owner: type | None = None) -> Out:
+        if record is None:
+            # The dataclass asks for the default: None, or none for a required field.
+            if self.required:
+                raise AttributeError(self.name)
+            return None  # type: ignore[return-value]
+        return record.__dict__[self.name]  # type: ignore[no-any-return]
+
+    def __set__(self, record: object, value: In) -> None:
+        unknown = value is None and not self.required
+        record.__dict__[self.name] = None if unknown else self.check(value, self.name)
+
+
+_Text = Field[str | None, str | None]
+_Count = Field[int | None, int | None]
+
+
+def _fields(record_type: type) -> Iterator[Field[Any, Any]]:
+    """The fields of ``record_type`` in declaration order, a subclass's before its base's."""
+    for cls in record_type.__mro__:
+        yield from (value for value in vars(cls).values() if isinstance(value, Field))
 
 
 def _show(value: object) -> str:
@@ -324,132 +313,43 @@ def _show(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float):
         return format(value, ".15g")
-    return str(value)
+    # Values can come from a file: none may break its line or drive a terminal.
+    return escape_controls(str(value))
 
 
-def _render(fields: list[tuple[str, object]]) -> str:
-    width = max(len(label) for label, _ in fields) + 1
-    return "\n".join(f"{label + ':':<{width}} {_show(value)}" for label, value in fields)
-
-
+@dataclass(eq=False, repr=False)
 class PatientRecord:
-    """One patient: identification, demographics and diagnosis with its history.
+    """One patient: identification, demographics, and a diagnosis with its history.
 
-    Every field is a property whose setter validates (see the module's field
-    rules) and raises :class:`ValueError` naming the field.
-
-    Parameters
-    ----------
-    patient_id:
-        Required; identifies the patient in logs.
-    name, type_of_patient_id, issuer_of_patient_id, sex, birth_date, age, weight:
-        Optional, ``None`` (unknown) by default.
-
-    Raises
-    ------
-    ValueError
-        Naming the first invalid field.
+    ``PatientRecord(patient_id, *, name=None, ...)``: every field but the
+    patient ID is keyword-only and ``None`` (unknown) by default.  Assigning a
+    field validates the value and raises :class:`FieldError` (a
+    :class:`ValueError`) naming the field, the first invalid one in the
+    constructor.  The diagnosis changes only through :meth:`update_diagnosis`.
     """
 
-    def __init__(
-        self,
-        patient_id: str,
-        *,
-        type_of_patient_id: str | None = None,
-        issuer_of_patient_id: str | None = None,
-        name: str | None = None,
-        sex: str | None = None,
-        birth_date: date | str | None = None,
-        age: int | None = None,
-        weight: float | None = None,
-    ) -> None:
-        self._diagnosis: str | None = None
-        self._history: list[DiagnosisChange] = []
-        self.patient_id = patient_id
-        self.type_of_patient_id = type_of_patient_id
-        self.issuer_of_patient_id = issuer_of_patient_id
-        self.name = name
-        self.sex = sex
-        self.birth_date = birth_date
-        self.age = age
-        self.weight = weight
+    patient_id: Field[str, str] = Field(_long_string, "Patient ID", "PatientID", required=True)
+    _: KW_ONLY
+    type_of_patient_id: _Text = Field(_code_string, "Type of patient ID", "TypeOfPatientID")
+    issuer_of_patient_id: _Text = Field(_long_string, "Issuer of patient ID", "IssuerOfPatientID")
+    name: _Text = Field(_text, "Name", "PatientName", convert=format_person_name)
+    sex: _Text = Field(_sex, "Sex", "PatientSex")
+    birth_date: Field[date | str | None, date | None] = Field(
+        parse_dicom_date, "Birth date", "PatientBirthDate"
+    )
+    age: _Count = Field(
+        partial(_integer, maximum=MAX_AGE), "Age (years)", "PatientAge", convert=dicom_age_to_years
+    )
+    weight: Field[float | None, float | None] = Field(_weight, "Weight (kg)", "PatientWeight")
+    _history: list[DiagnosisChange] = field(default_factory=list, init=False)
 
-    @property
-    def patient_id(self) -> str:
-        """The patient ID: a non-empty string of at most 64 characters."""
-        return self._patient_id
-
-    @patient_id.setter
-    def patient_id(self, value: str) -> None:
-        self._patient_id = _long_string(value, "patient_id")
-
-    @property
-    def type_of_patient_id(self) -> str | None:
-        """The kind of patient ID (DICOM TypeOfPatientID: ``TEXT``, ``RFID``, ``BARCODE``)."""
-        return self._type_of_patient_id
-
-    @type_of_patient_id.setter
-    def type_of_patient_id(self, value: str | None) -> None:
-        self._type_of_patient_id = _optional(value, _code_string, "type_of_patient_id")
-
-    @property
-    def issuer_of_patient_id(self) -> str | None:
-        """Who assigned the patient ID (DICOM IssuerOfPatientID)."""
-        return self._issuer_of_patient_id
-
-    @issuer_of_patient_id.setter
-    def issuer_of_patient_id(self, value: str | None) -> None:
-        self._issuer_of_patient_id = _optional(value, _long_string, "issuer_of_patient_id")
-
-    @property
-    def name(self) -> str | None:
-        """The patient's name, for display only: never logged."""
-        return self._name
-
-    @name.setter
-    def name(self, value: str | None) -> None:
-        self._name = _optional(value, _text, "name")
-
-    @property
-    def sex(self) -> str | None:
-        """``"M"``, ``"F"`` or ``"O"`` (other)."""
-        return self._sex
-
-    @sex.setter
-    def sex(self, value: str | None) -> None:
-        self._sex = _optional(value, _sex, "sex")
-
-    @property
-    def birth_date(self) -> date | None:
-        """The date of birth; the setter also takes a DICOM DA string ``YYYYMMDD``."""
-        return self._birth_date
-
-    @birth_date.setter
-    def birth_date(self, value: date | str | None) -> None:
-        self._birth_date = _optional(value, parse_dicom_date, "birth_date")
-
-    @property
-    def age(self) -> int | None:
-        """The age in whole years."""
-        return self._age
-
-    @age.setter
-    def age(self, value: int | None) -> None:
-        self._age = _optional(value, _non_negative_int, "age")
-
-    @property
-    def weight(self) -> float | None:
-        """The weight in kilograms."""
-        return self._weight
-
-    @weight.setter
-    def weight(self, value: float | None) -> None:
-        self._weight = _optional(value, _weight, "weight")
+    #: The fields repr() shows: they identify the record, and leave the name out.
+    _repr_fields: ClassVar[tuple[str, ...]] = ("patient_id",)
 
     @property
     def diagnosis(self) -> str | None:
         """The current diagnosis; change it with :meth:`update_diagnosis`."""
-        return self._diagnosis
+        return self._history[-1].new if self._history else None
 
     @property
     def diagnosis_history(self) -> tuple[DiagnosisChange, ...]:
@@ -457,328 +357,153 @@ class PatientRecord:
         return tuple(self._history)
 
     def update_diagnosis(self, new_diagnosis: str) -> None:
-        """Set the diagnosis, record the change in the history and log it (old -> new).
-
-        Setting the current diagnosis again changes nothing and records nothing.
+        """Set the diagnosis, record the change and log it (old -> new); a repeat changes nothing.
 
         Raises
         ------
-        ValueError
+        FieldError
             When ``new_diagnosis`` is not a non-empty string.
         """
         new = _text(new_diagnosis, "diagnosis")
-        old = self._diagnosis
+        old = self.diagnosis
         if new == old:
             logger.debug("patient %s: diagnosis unchanged (%r)", self.patient_id, new)
             return
         self._history.append(DiagnosisChange(datetime.now(UTC), old, new))
-        self._diagnosis = new
         logger.info("patient %s: diagnosis changed: %r -> %r", self.patient_id, old, new)
 
-    def _patient_fields(self) -> list[tuple[str, object]]:
+    def __str__(self) -> str:
+        """Every field on its own aligned ``Label: value`` line, ``None`` shown as unknown."""
         previous = [change.old for change in self._history if change.old is not None]
-        return [
-            ("Patient ID", self.patient_id),
-            ("Type of patient ID", self.type_of_patient_id),
-            ("Issuer of patient ID", self.issuer_of_patient_id),
-            ("Name", self.name),
-            ("Sex", self.sex),
-            ("Birth date", self.birth_date),
-            ("Age (years)", self.age),
-            ("Weight (kg)", self.weight),
+        lines = [
+            *((declared.label, declared.__get__(self)) for declared in _fields(type(self))),
             ("Diagnosis", self.diagnosis),
             ("Previous diagnoses", "; ".join(previous) or "none"),
         ]
-
-    def _fields(self) -> list[tuple[str, object]]:
-        return self._patient_fields()
-
-    def _repr_fields(self) -> list[tuple[str, object]]:
-        return [("patient_id", self.patient_id)]
-
-    def __str__(self) -> str:
-        """Every field on its own ``Label: value`` line, ``None`` shown as ``unknown``."""
-        return _render(self._fields())
+        width = max(len(label) for label, _ in lines) + 1
+        return "\n".join(f"{label + ':':<{width}} {_show(value)}" for label, value in lines)
 
     def __repr__(self) -> str:
-        """The class and identifying fields, never the name."""
-        fields = ", ".join(f"{key}={value!r}" for key, value in self._repr_fields())
-        return f"{type(self).__name__}({fields})"
+        """The class and the identifying fields, never the name."""
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_fields)
+        return f"{type(self).__name__}({shown})"
 
 
-@dataclass(frozen=True)
-class _HeaderFields:
-    """Every record field read from one DICOM header, already validated."""
-
-    patient_id: str
-    type_of_patient_id: str | None
-    issuer_of_patient_id: str | None
-    name: str | None
-    sex: str | None
-    birth_date: date | None
-    age: int | None
-    weight: float | None
-    diagnosis: str | None
-    modality: str | None
-    study_date: date | None
-    study_time: time | None
-    study_instance_uid: str | None
-    series_number: int | None
-    number_of_frames: int | None
-
-
+@dataclass(eq=False, repr=False, kw_only=True)
 class StudyRecord(PatientRecord):
-    """One imaging study of a patient: the patient's fields plus the study's.
+    """One imaging study of a patient: the patient's fields and the study's.
 
-    Build one from a DICOM file with :meth:`from_dicom`, or refresh an existing
-    record with :meth:`load_dicom`.
-
-    Parameters
-    ----------
-    patient_id, **patient fields:
-        As for :class:`PatientRecord`.
-    modality, study_date, study_time, study_instance_uid, series_number, number_of_frames:
-        Optional, ``None`` (unknown) by default.
-
-    Raises
-    ------
-    ValueError
-        Naming the first invalid field.
+    Build one from a DICOM file with :meth:`from_dicom`, or refresh one with
+    :meth:`load_dicom`.
     """
 
-    def __init__(
-        self,
-        patient_id: str,
-        *,
-        type_of_patient_id: str | None = None,
-        issuer_of_patient_id: str | None = None,
-        name: str | None = None,
-        sex: str | None = None,
-        birth_date: date | str | None = None,
-        age: int | None = None,
-        weight: float | None = None,
-        modality: str | None = None,
-        study_date: date | str | None = None,
-        study_time: time | str | None = None,
-        study_instance_uid: str | None = None,
-        series_number: int | None = None,
-        number_of_frames: int | None = None,
-    ) -> None:
-        super().__init__(
-            patient_id,
-            type_of_patient_id=type_of_patient_id,
-            issuer_of_patient_id=issuer_of_patient_id,
-            name=name,
-            sex=sex,
-            birth_date=birth_date,
-            age=age,
-            weight=weight,
-        )
-        self.modality = modality
-        self.study_date = study_date
-        self.study_time = study_time
-        self.study_instance_uid = study_instance_uid
-        self.series_number = series_number
-        self.number_of_frames = number_of_frames
+    modality: _Text = Field(_code_string, "Modality", "Modality")
+    study_date: Field[date | str | None, date | None] = Field(
+        parse_dicom_date, "Study date", "StudyDate"
+    )
+    study_time: Field[time | str | None, time | None] = Field(
+        parse_dicom_time, "Study time", "StudyTime"
+    )
+    study_instance_uid: _Text = Field(_uid, "Study instance UID", "StudyInstanceUID")
+    series_number: _Count = Field(
+        partial(_integer, maximum=MAX_INTEGER_STRING), "Series number", "SeriesNumber"
+    )
+    number_of_frames: _Count = Field(
+        partial(_integer, maximum=MAX_INTEGER_STRING), "Number of frames", "NumberOfFrames"
+    )
 
-    @property
-    def modality(self) -> str | None:
-        """The DICOM modality code (``CT``, ``MR``, ``XA``, ...)."""
-        return self._modality
-
-    @modality.setter
-    def modality(self, value: str | None) -> None:
-        self._modality = _optional(value, _code_string, "modality")
-
-    @property
-    def study_date(self) -> date | None:
-        """The study's date; the setter also takes a DICOM DA string ``YYYYMMDD``."""
-        return self._study_date
-
-    @study_date.setter
-    def study_date(self, value: date | str | None) -> None:
-        self._study_date = _optional(value, parse_dicom_date, "study_date")
-
-    @property
-    def study_time(self) -> time | None:
-        """The study's start time; the setter also takes a DICOM TM string."""
-        return self._study_time
-
-    @study_time.setter
-    def study_time(self, value: time | str | None) -> None:
-        self._study_time = _optional(value, parse_dicom_time, "study_time")
-
-    @property
-    def study_instance_uid(self) -> str | None:
-        """The study's DICOM UID."""
-        return self._study_instance_uid
-
-    @study_instance_uid.setter
-    def study_instance_uid(self, value: str | None) -> None:
-        self._study_instance_uid = _optional(value, _uid, "study_instance_uid")
-
-    @property
-    def series_number(self) -> int | None:
-        """The series number within the study."""
-        return self._series_number
-
-    @series_number.setter
-    def series_number(self, value: int | None) -> None:
-        self._series_number = _optional(value, _non_negative_int, "series_number")
-
-    @property
-    def number_of_frames(self) -> int | None:
-        """The number of frames of the image (unknown for single-frame objects)."""
-        return self._number_of_frames
-
-    @number_of_frames.setter
-    def number_of_frames(self, value: int | None) -> None:
-        self._number_of_frames = _optional(value, _non_negative_int, "number_of_frames")
+    _repr_fields = ("patient_id", "study_instance_uid", "modality")
 
     @classmethod
     def from_dicom(cls, path: str | PathLike[str]) -> Self:
-        """Return the record held in the DICOM file at ``path``; pixel data is never read.
-
-        See the module documentation for how elements map to fields.
+        """Return the record held in the header of the DICOM file at ``path``.
 
         Raises
         ------
         DicomReadError
             When the file is missing, not DICOM or truncated (from
-            :func:`exam.dicom_io.read_header`), or has no PatientID.
+            :func:`exam.dicom_io.read_header`), or has no usable PatientID.
         """
-        fields = _read_header_fields(path)
-        record = cls(fields.patient_id)
-        record._apply(fields)
+        patient_id, values = _read_elements(path, cls)
+        record = cls(patient_id)
+        record._load(values, str(path))
         return record
 
     def load_dicom(self, path: str | PathLike[str]) -> None:
         """Replace this record's fields with those of the DICOM file at ``path``.
 
-        The diagnosis history is kept: a diagnosis in the file goes through
-        :meth:`update_diagnosis`, and a file without one keeps the current
-        diagnosis.  Pixel data is never read.
+        A diagnosis in the file goes through :meth:`update_diagnosis`; a file
+        without one keeps the current diagnosis.
 
         Raises
         ------
         DicomReadError
             As :meth:`from_dicom`; the record is left unchanged.
         ValueError
-            When the file holds another patient (its PatientID differs): a
-            study is never attached to the wrong patient.  The record is left
-            unchanged.
+            When the file holds another patient: a study is never attached to
+            the wrong patient.  The record is left unchanged.
         """
-        fields = _read_header_fields(path)
-        if fields.patient_id != self.patient_id:
+        patient_id, values = _read_elements(path, type(self))
+        if patient_id != self.patient_id:
             raise ValueError(
-                f"patient_id: {path} holds patient {fields.patient_id}, "
+                f"patient_id: {path} holds patient {patient_id}, "
                 f"this record holds patient {self.patient_id}"
             )
-        self._apply(fields)
+        self._load(values, str(path))
 
-    def _apply(self, fields: _HeaderFields) -> None:
-        self.type_of_patient_id = fields.type_of_patient_id
-        self.issuer_of_patient_id = fields.issuer_of_patient_id
-        self.name = fields.name
-        self.sex = fields.sex
-        self.birth_date = fields.birth_date
-        self.age = fields.age
-        self.weight = fields.weight
-        self.modality = fields.modality
-        self.study_date = fields.study_date
-        self.study_time = fields.study_time
-        self.study_instance_uid = fields.study_instance_uid
-        self.series_number = fields.series_number
-        self.number_of_frames = fields.number_of_frames
-        if fields.diagnosis is not None:
-            self.update_diagnosis(fields.diagnosis)
+    def _load(self, values: dict[str, Any], where: str) -> None:
+        def warn(message: str) -> None:
+            logger.warning("%s: patient %s: %s", where, self.patient_id, message)
 
-    def _fields(self) -> list[tuple[str, object]]:
-        return [
-            ("Modality", self.modality),
-            ("Study date", self.study_date),
-            ("Study time", self.study_time),
-            ("Study instance UID", self.study_instance_uid),
-            ("Series number", self.series_number),
-            ("Number of frames", self.number_of_frames),
-            *self._patient_fields(),
-        ]
-
-    def _repr_fields(self) -> list[tuple[str, object]]:
-        return [
-            *super()._repr_fields(),
-            ("study_instance_uid", self.study_instance_uid),
-            ("modality", self.modality),
-        ]
-
-
-class _HeaderReader:
-    """Reads one dataset's elements, logging (by patient ID) and dropping invalid ones."""
-
-    def __init__(self, dataset: Dataset, path: str, patient_id: str) -> None:
-        self.dataset = dataset
-        self.path = path
-        self.patient_id = patient_id
-
-    def raw(self, keyword: str) -> object:
-        """The element's value, ``None`` when it is absent or empty."""
-        value = self.dataset.get(keyword)
-        return None if value is None or value == "" else value
-
-    def valid(self, keyword: str, check: Check[R], field: str) -> R | None:
-        """The element's value checked as ``field``; ``None`` (logged) when invalid."""
-        value = self.raw(keyword)
-        if value is None:
-            return None
-        try:
-            return check(value, field)
-        except ValueError as error:
-            self.warn(f"ignoring invalid {keyword}: {error}")
-            return None
-
-    def warn(self, message: str) -> None:
-        logger.warning("%s: patient %s: %s", self.path, self.patient_id, message)
-
-    def age(self, birth_date: date | None, study_date: date | None) -> int | None:
-        if self.raw("PatientAge") is not None:
-            age = self.valid("PatientAge", dicom_age_to_years, "age")
-            if age is not None:
-                return age
-            self.warn("age taken from the birth date instead")
-        if birth_date is None or study_date is None:
-            return None
-        if birth_date > study_date:
-            # Dates of birth are protected health information too: say what, not which.
-            self.warn("the birth date is after the study date; age unknown")
-            return None
-        return age_on(birth_date, study_date)
+        for declared in _fields(type(self)):
+            if declared.required:
+                continue  # the patient ID, read already
+            value = values[declared.keyword]
+            try:
+                if isinstance(value, MultiValue):  # backslash-separated values, where one is due
+                    raise FieldError(declared.name, "must be a single value", value)
+                declared.__set__(self, None if _absent(value) else declared.convert(value))
+            except FieldError as error:
+                warn(f"ignoring invalid {declared.keyword}: {error.reason}")
+                declared.__set__(self, None)
+        if self.age is None and not _absent(values["PatientAge"]):
+            warn("age taken from the birth date instead")
+        if self.age is None and self.birth_date is not None and self.study_date is not None:
+            if self.birth_date > self.study_date:
+                # Dates of birth are protected health information too: say what, not which.
+                warn("the birth date is after the study date; age unknown")
+            else:
+                try:
+                    self.age = age_on(self.birth_date, self.study_date)
+                except FieldError as error:
+                    warn(f"ignoring the age from the birth date: {error.reason}")
+        diagnosis = values[_DIAGNOSIS]
+        if not _absent(diagnosis):
+            if isinstance(diagnosis, MultiValue):
+                diagnosis = "; ".join(str(item).strip() for item in diagnosis if str(item).strip())
+            try:
+                self.update_diagnosis(diagnosis)
+            except FieldError as error:
+                warn(f"ignoring invalid {_DIAGNOSIS}: {error.reason}")
 
 
-def _read_header_fields(path: str | PathLike[str]) -> _HeaderFields:
+def _absent(value: object) -> bool:
+    return value is None or value == ""
+
+
+def _read_elements(
+    path: str | PathLike[str], record_type: type[StudyRecord]
+) -> tuple[str, dict[str, Any]]:
+    """The patient ID and, by keyword, the value of each element the record is loaded from."""
     dataset = read_header(path)
-    where = str(path)
+    keywords = [declared.keyword for declared in _fields(record_type)] + [_DIAGNOSIS]
+    # pydicom converts each value on first access; its checks would warn quoting the value.
+    # The switch is process-wide while it lasts; the CLI and the pipeline's workers (pool
+    # processes) read one file at a time per process.
+    with config.disable_value_validation():
+        values = {keyword: dataset.get(keyword) for keyword in keywords}
     try:
-        patient_id = _long_string(dataset.get("PatientID"), "patient_id")
-    except ValueError as error:
-        raise DicomReadError(f"{where}: no usable PatientID (0010,0020): {error}") from None
-    read = _HeaderReader(dataset, where, patient_id)
-    name = read.raw("PatientName")
-    birth_date = read.valid("PatientBirthDate", parse_dicom_date, "birth_date")
-    study_date = read.valid("StudyDate", parse_dicom_date, "study_date")
-    return _HeaderFields(
-        patient_id=patient_id,
-        type_of_patient_id=read.valid("TypeOfPatientID", _code_string, "type_of_patient_id"),
-        issuer_of_patient_id=read.valid("IssuerOfPatientID", _long_string, "issuer_of_patient_id"),
-        name=None if name is None else format_person_name(str(name)),
-        sex=read.valid("PatientSex", _sex, "sex"),
-        birth_date=birth_date,
-        age=read.age(birth_date, study_date),
-        weight=read.valid("PatientWeight", _weight, "weight"),
-        diagnosis=read.valid("AdmittingDiagnosesDescription", _diagnosis_from_dicom, "diagnosis"),
-        modality=read.valid("Modality", _code_string, "modality"),
-        study_date=study_date,
-        study_time=read.valid("StudyTime", parse_dicom_time, "study_time"),
-        study_instance_uid=read.valid("StudyInstanceUID", _uid, "study_instance_uid"),
-        series_number=read.valid("SeriesNumber", _non_negative_int, "series_number"),
-        number_of_frames=read.valid("NumberOfFrames", _non_negative_int, "number_of_frames"),
-    )
+        patient_id = _long_string(values["PatientID"], "patient_id")
+    except FieldError as error:
+        raise DicomReadError(f"{path}: no usable PatientID (0010,0020): {error}") from None
+    return patient_id, values

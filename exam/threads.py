@@ -9,7 +9,8 @@ both threads at once, whatever they were waiting for, and they are joined
 before the function returns.
 
 :func:`print_line` is how every thread of the package prints: one complete line
-per write, under a lock.
+per write, under a lock, its control characters and whatever stdout cannot
+encode written as backslash escapes.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from exam.logs import get_logger
+from exam.logs import escape_controls, get_logger
 
 logger = get_logger(__name__)
 
@@ -29,13 +29,18 @@ _stdout_lock = threading.Lock()
 
 
 def print_line(text: str) -> None:
-    """Write ``text`` and a line break to stdout in one write, and flush.
+    """Write ``text`` to stdout as one whole line, in one write, and flush.
 
     ``print`` writes the text and the line break separately, so two threads
-    printing at once can produce ``ab\\n\\n``; one locked write cannot.
+    printing at once can produce ``ab\\n\\n``; one locked write cannot.  The
+    text can come from a file, so its control characters (line breaks
+    included) are escaped, and what stdout cannot encode becomes a backslash
+    escape: whatever the text, it is one line, and it drives no terminal.
     """
+    encoding = sys.stdout.encoding or "utf-8"
+    line = escape_controls(text).encode(encoding, "backslashreplace").decode(encoding)
     with _stdout_lock:
-        sys.stdout.write(f"{text}\n")
+        sys.stdout.write(f"{line}\n")
         sys.stdout.flush()
 
 
@@ -56,32 +61,17 @@ class PrintedNumber:
 class EvenOddResult:
     """What :func:`print_even_odd` printed, in order, and whether Ctrl-C stopped it."""
 
-    start: int
-    stop: int
-    interval: float
     printed: tuple[PrintedNumber, ...]
     interrupted: bool
-
-    @property
-    def numbers(self) -> list[int]:
-        """The numbers printed, in printing order."""
-        return [entry.number for entry in self.printed]
 
 
 class _Turns:
     """The state both printer threads share, guarded by one condition."""
 
-    def __init__(
-        self,
-        start: int,
-        stop: int,
-        interval: float,
-        on_print: Callable[[PrintedNumber], object] | None,
-    ) -> None:
+    def __init__(self, start: int, stop: int, interval: float) -> None:
         self.condition = threading.Condition()
         self.stop = stop
         self.interval = interval
-        self.on_print = on_print
         self.next_number = start
         self.started = False
         self.stopping = False
@@ -114,7 +104,7 @@ class _Turns:
             try:
                 self._take_turns(parity)
             finally:
-                # However this thread ends (done, stopped, or an error in on_print),
+                # However this thread ends (done, stopped, or stdout failing),
                 # the other one must not wait for a turn that will never come.
                 self.stopping = True
                 self.ended += 1
@@ -150,18 +140,13 @@ class _Turns:
         name = threading.current_thread().name
         print_line(f"{name}: {number}")
         self.last_printed = time.monotonic()
-        entry = PrintedNumber(number, name, self.last_printed - self.origin)
-        self.printed.append(entry)
-        if self.on_print is not None:
-            self.on_print(entry)
+        self.printed.append(PrintedNumber(number, name, self.last_printed - self.origin))
 
 
 def print_even_odd(
     start: int = 1,
     stop: int = 200,
     interval: float = 0.5,
-    *,
-    on_print: Callable[[PrintedNumber], object] | None = None,
 ) -> EvenOddResult:
     """Print ``start`` to ``stop`` in order from two threads, one number per ``interval``.
 
@@ -176,10 +161,6 @@ def print_even_odd(
         ``start > stop``.
     interval:
         Seconds between two numbers (``0`` prints as fast as possible).
-    on_print:
-        Called by the printing thread right after each number is printed,
-        while it still holds the turn; for observing the run (tests use it to
-        inspect the live threads or to simulate Ctrl-C at a given number).
 
     Returns
     -------
@@ -194,7 +175,7 @@ def print_even_odd(
     """
     if not math.isfinite(interval) or interval < 0:
         raise ValueError(f"interval must be a finite number of seconds >= 0, got {interval}")
-    turns = _Turns(start, stop, interval, on_print)
+    turns = _Turns(start, stop, interval)
     workers = [
         threading.Thread(target=turns.take_turns, args=(parity,), name=name)
         for parity, name in ((1, "odd"), (0, "even"))
@@ -221,4 +202,4 @@ def print_even_odd(
         )
     else:
         logger.info("even/odd printing done: %d numbers from %d to %d", total, start, stop)
-    return EvenOddResult(start, stop, interval, tuple(turns.printed), interrupted)
+    return EvenOddResult(tuple(turns.printed), interrupted)

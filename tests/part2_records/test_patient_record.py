@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import FrozenInstanceError
 from datetime import UTC, date, datetime
@@ -12,6 +13,9 @@ import pytest
 
 from exam.records import PatientRecord
 from tests.factories import PatientRecordFactory
+
+#: 10**400 in bits, by the logarithm rather than by int.bit_length().
+BITS_OF_10_POW_400 = math.floor(400 * math.log2(10)) + 1
 
 OPTIONAL_FIELDS = [
     "type_of_patient_id",
@@ -50,6 +54,12 @@ class TestFields:
             record.age,
             record.weight,
         ) == ("P001", "BARCODE", "EXAM-HOSPITAL", "Doe, Jane", "F", date(1980, 2, 14), 44, 61.5)
+
+    @pytest.mark.req("P2.PAT.1")
+    def test_fields_but_the_patient_id_are_keyword_only(self) -> None:
+        """A second positional argument is refused: it could not say which field it is."""
+        with pytest.raises(TypeError, match=r"takes 2 positional arguments but 3 were given$"):
+            PatientRecord("P001", "TEXT")  # type: ignore[misc]
 
     @pytest.mark.req("P2.PAT.1")
     def test_optional_fields_are_none_by_default(self) -> None:
@@ -145,9 +155,9 @@ class TestAge:
     """age: a non-negative int of whole years."""
 
     @pytest.mark.req("P2.PAT.3")
-    @pytest.mark.parametrize("value", [0, 1, 45, 120])
-    def test_non_negative_int_age_is_stored(self, value: int) -> None:
-        """Zero and positive whole numbers of years are ages."""
+    @pytest.mark.parametrize("value", [0, 1, 45, 120, 999])
+    def test_int_age_from_0_to_999_is_stored(self, value: int) -> None:
+        """Whole numbers of years up to 999, the oldest a DICOM age string states, are ages."""
         record = PatientRecord("P001", age=value)
         assert record.age == value
 
@@ -155,15 +165,21 @@ class TestAge:
     @pytest.mark.parametrize(
         ("value", "message"),
         [
-            (-1, "age must be a non-negative integer, got -1"),
-            (45.0, "age must be a non-negative integer, got 45.0"),
-            (45.5, "age must be a non-negative integer, got 45.5"),
-            (True, "age must be a non-negative integer, got True"),
-            ("45", "age must be a non-negative integer, got '45'"),
+            (-1, "age must be an integer from 0 to 999, got -1"),
+            (1000, "age must be an integer from 0 to 999, got 1000"),
+            (2**63, f"age must be an integer from 0 to 999, got {2**63}"),
+            (2**64, "age must be an integer from 0 to 999, got an integer of 65 bits"),
+            (45.0, "age must be an integer from 0 to 999, got 45.0"),
+            (45.5, "age must be an integer from 0 to 999, got 45.5"),
+            (True, "age must be an integer from 0 to 999, got True"),
+            ("45", "age must be an integer from 0 to 999, got '45'"),
         ],
     )
     def test_invalid_age_raises_value_error_naming_age(self, value: object, message: str) -> None:
-        """Negative numbers, floats, bools and strings are not ages."""
+        """Negative numbers, ages beyond 999, floats, bools and strings are not ages.
+
+        An int beyond 64 bits is described by its size rather than shown.
+        """
         record = PatientRecord("P001")
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             record.age = value  # type: ignore[assignment]
@@ -191,6 +207,21 @@ class TestWeight:
             (-70.0, "weight must be a finite, positive number of kilograms, got -70.0"),
             (float("nan"), "weight must be a finite, positive number of kilograms, got nan"),
             (float("inf"), "weight must be a finite, positive number of kilograms, got inf"),
+            (
+                10**400,
+                "weight must be a finite, positive number of kilograms, "
+                f"got an integer of {BITS_OF_10_POW_400} bits",
+            ),
+            (
+                -(10**400),
+                "weight must be a finite, positive number of kilograms, "
+                f"got an integer of {BITS_OF_10_POW_400} bits",
+            ),
+            (
+                Fraction(10**400, 3),
+                "weight must be a finite, positive number of kilograms, "
+                f"got Fraction({10**400}, 3)",
+            ),
             (True, "weight must be a number of kilograms, got True"),
             ("82.5", "weight must be a number of kilograms, got '82.5'"),
         ],
@@ -198,7 +229,7 @@ class TestWeight:
     def test_invalid_weight_raises_value_error_naming_weight(
         self, value: object, message: str
     ) -> None:
-        """Zero, negative, non-finite, bool and non-numeric weights are refused."""
+        """Zero, negative, non-finite, beyond-float, bool and non-numeric weights are refused."""
         record = PatientRecord("P001")
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             record.weight = value  # type: ignore[assignment]
@@ -277,13 +308,17 @@ class TestBirthDate:
             ),
             (
                 "19800230",
-                "birth_date '19800230' is not a valid date: day is out of range for month",
+                "birth_date is not a valid date (day is out of range for month), got '19800230'",
             ),
-            ("19801301", "birth_date '19801301' is not a valid date: month must be in 1..12"),
+            (
+                "19801301",
+                "birth_date is not a valid date (month must be in 1..12), got '19801301'",
+            ),
             (
                 "19010229",
-                "birth_date '19010229' is not a valid date: day is out of range for month",
+                "birth_date is not a valid date (day is out of range for month), got '19010229'",
             ),
+            ("00000101", "birth_date is not a valid date (year 0 is out of range), got '00000101'"),
         ],
     )
     def test_invalid_birth_date_raises_value_error_naming_birth_date(
@@ -558,12 +593,25 @@ class TestPrint:
 
     @pytest.mark.req("P2.PRINT.1")
     @pytest.mark.parametrize(
-        ("weight", "shown"), [(80, "80"), (82.5, "82.5"), (0.1 + 0.2, "0.3"), (3.25, "3.25")]
+        ("weight", "shown"),
+        [(80, "80"), (82.5, "82.5"), (0.1 + 0.2, "0.3"), (3.25, "3.25"), (1e20, "1e+20")],
     )
     def test_print_shows_the_weight_without_float_noise(self, weight: float, shown: str) -> None:
-        """Weights print with up to 15 significant digits and no trailing zeros."""
+        """Weights print with up to 15 significant digits, no trailing zeros, a small e."""
         lines = str(PatientRecord("P001", weight=weight)).splitlines()
         assert f"Weight (kg):          {shown}" in lines
+
+    @pytest.mark.req("P2.PRINT.3")
+    def test_print_escapes_control_characters_so_each_field_keeps_its_line(self) -> None:
+        """A line break or escape sequence in a value is shown as text, on the field's line."""
+        record = PatientRecord("P001", name="Doe, Jane\nSex: M", issuer_of_patient_id="\x1b[2J")
+        lines = str(record).splitlines()
+        assert lines[1:4] == [
+            "Type of patient ID:   unknown",
+            "Issuer of patient ID: \\x1b[2J",
+            "Name:                 Doe, Jane\\nSex: M",
+        ]
+        assert len(lines) == 10
 
     @pytest.mark.req("P2.PRINT.2")
     def test_repr_names_the_class_and_patient_id_only(self) -> None:

@@ -22,7 +22,7 @@ from pydicom.valuerep import PersonName
 from exam import records
 from exam.cli import main
 from exam.dicom_io import DicomReadError, read_header
-from exam.records import StudyRecord, age_on, format_person_name
+from exam.records import StudyRecord, age_on, dicom_age_to_years, format_person_name
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SAMPLE_01 = FIXTURES / "sample-01-dicom.dcm"
@@ -67,12 +67,9 @@ Diagnosis:            unknown
 Previous diagnoses:   none
 """
 
-# pydicom warns about the invalid values these tests write on purpose.
-invalid_values = pytest.mark.filterwarnings(
-    "ignore:Invalid value for VR",
-    "ignore:Value .* is not valid for elements with a VR",
-    "ignore:The value length .* exceeds the maximum length",
-)
+CODE_STRING = "must be a DICOM code string (1 to 16 of A-Z, 0-9, space, _)"
+POSITIVE_KILOGRAMS = "must be a finite, positive number of kilograms"
+IS_RANGE = "must be an integer from 0 to 2147483647"
 
 
 def write_dicom(path: Path, **elements: str | None) -> Path:
@@ -222,7 +219,7 @@ class TestFromDicom:
             (
                 logging.WARNING,
                 f"{CT_SMALL}: patient 1CT1: ignoring invalid PatientWeight: weight must be a "
-                "finite, positive number of kilograms, got '0.000000'",
+                "finite, positive number of kilograms",
             )
         ]
 
@@ -411,6 +408,23 @@ class TestLoadDicom:
             record.load_dicom(SAMPLE_02)
         assert fields_of(record) == before
 
+    @pytest.mark.req("P2.STUDY.8", "P2.STUDY.9")
+    def test_load_dicom_logs_an_invalid_element_naming_the_file(
+        self, study_file: Callable[..., Path], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Refreshing a record warns as from_dicom does: file, patient ID, element, reason."""
+        path = study_file(PatientSex="X")
+        record = StudyRecord("P001", sex="F")
+        record.load_dicom(path)
+        assert record.sex is None
+        assert exam_records(caplog) == [
+            (
+                logging.WARNING,
+                f"{path}: patient P001: ignoring invalid PatientSex: "
+                "sex must be 'M', 'F' or 'O' (any case)",
+            )
+        ]
+
     @pytest.mark.req("P2.STUDY.8", "P2.STUDY.13")
     def test_load_dicom_leaves_the_record_unchanged_when_the_file_cannot_be_read(
         self, tmp_path: Path
@@ -461,110 +475,68 @@ class TestMissingAndInvalidElements:
         assert exam_records(caplog) == []
 
     @pytest.mark.req("P2.STUDY.9")
-    @invalid_values
     @pytest.mark.parametrize(
-        ("keyword", "value", "field", "error"),
+        ("keyword", "value", "field", "reason"),
         [
-            ("PatientSex", "X", "sex", "sex must be 'M', 'F' or 'O' (any case), got 'X'"),
-            (
-                "PatientWeight",
-                "0",
-                "weight",
-                "weight must be a finite, positive number of kilograms, got '0'",
-            ),
-            (
-                "PatientWeight",
-                "-61.5",
-                "weight",
-                "weight must be a finite, positive number of kilograms, got '-61.5'",
-            ),
-            (
-                "PatientWeight",
-                "heavy",
-                "weight",
-                "weight must be a number of kilograms, got 'heavy'",
-            ),
+            ("PatientSex", "X", "sex", "sex must be 'M', 'F' or 'O' (any case)"),
+            ("PatientWeight", "0", "weight", f"weight {POSITIVE_KILOGRAMS}"),
+            ("PatientWeight", "-61.5", "weight", f"weight {POSITIVE_KILOGRAMS}"),
+            ("PatientWeight", "1e400", "weight", f"weight {POSITIVE_KILOGRAMS}"),
+            ("PatientWeight", "heavy", "weight", "weight must be a number of kilograms"),
             (
                 "PatientBirthDate",
                 "19800230",
                 "birth_date",
-                "birth_date '19800230' is not a valid date: day is out of range for month",
+                "birth_date is not a valid date (day is out of range for month)",
             ),
             (
                 "PatientBirthDate",
                 "1980-02-14",
                 "birth_date",
-                "birth_date must be a datetime.date or a DICOM date string YYYYMMDD, "
-                "got '1980-02-14'",
+                "birth_date must be a datetime.date or a DICOM date string YYYYMMDD",
             ),
-            (
-                "TypeOfPatientID",
-                "RF-ID",
-                "type_of_patient_id",
-                "type_of_patient_id must be a DICOM code string (1 to 16 of A-Z, 0-9, space, _), "
-                "got 'RF-ID'",
-            ),
+            ("TypeOfPatientID", "RF-ID", "type_of_patient_id", f"type_of_patient_id {CODE_STRING}"),
             (
                 "IssuerOfPatientID",
                 "H" * 65,
                 "issuer_of_patient_id",
-                "issuer_of_patient_id must be at most 64 characters, got 65",
+                "issuer_of_patient_id must be at most 64 characters",
             ),
-            (
-                "Modality",
-                "X-RAY",
-                "modality",
-                "modality must be a DICOM code string (1 to 16 of A-Z, 0-9, space, _), got 'X-RAY'",
-            ),
+            ("Modality", "X-RAY", "modality", f"modality {CODE_STRING}"),
             (
                 "StudyDate",
                 "20241301",
                 "study_date",
-                "study_date '20241301' is not a valid date: month must be in 1..12",
+                "study_date is not a valid date (month must be in 1..12)",
             ),
             (
                 "StudyTime",
                 "10:15",
                 "study_time",
                 "study_time must be a datetime.time or a DICOM time string HH, HHMM, HHMMSS "
-                "or HHMMSS.FFFFFF, got '10:15'",
+                "or HHMMSS.FFFFFF",
             ),
             (
                 "StudyTime",
                 "256000",
                 "study_time",
-                "study_time '256000' is not a valid time: hour must be in 0..23",
+                "study_time is not a valid time (hour must be in 0..23)",
             ),
             (
                 "StudyInstanceUID",
                 "1.02.3",
                 "study_instance_uid",
-                "study_instance_uid must be numbers without leading zeros separated by dots, "
-                "got '1.02.3'",
+                "study_instance_uid must be numbers without leading zeros separated by dots",
             ),
-            (
-                "SeriesNumber",
-                "-3",
-                "series_number",
-                "series_number must be a non-negative integer, got '-3'",
-            ),
-            (
-                "SeriesNumber",
-                "1.5",
-                "series_number",
-                "series_number must be a non-negative integer, got 1.5",
-            ),
-            (
-                "NumberOfFrames",
-                "many",
-                "number_of_frames",
-                "number_of_frames must be a non-negative integer, got 'many'",
-            ),
+            ("SeriesNumber", "-3", "series_number", f"series_number {IS_RANGE}"),
+            ("SeriesNumber", "2147483648", "series_number", f"series_number {IS_RANGE}"),
+            ("SeriesNumber", "1.5", "series_number", f"series_number {IS_RANGE}"),
+            ("NumberOfFrames", "many", "number_of_frames", f"number_of_frames {IS_RANGE}"),
             (
                 "AdmittingDiagnosesDescription",
                 " \\ ",
                 "diagnosis",
-                "diagnosis must be a non-empty string, got ''",
+                "diagnosis must be a non-empty string",
             ),
         ],
     )
@@ -573,20 +545,19 @@ class TestMissingAndInvalidElements:
         keyword: str,
         value: str,
         field: str,
-        error: str,
+        reason: str,
         study_file: Callable[..., Path],
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """The warning names the file, the patient ID and the element; the field is unknown."""
+        """The warning names the file, the patient ID and the element and says what is wrong."""
         path = study_file(**{keyword: value})
         record = StudyRecord.from_dicom(path)
         assert getattr(record, field) is None
         assert exam_records(caplog) == [
-            (logging.WARNING, f"{path}: patient P001: ignoring invalid {keyword}: {error}")
+            (logging.WARNING, f"{path}: patient P001: ignoring invalid {keyword}: {reason}")
         ]
 
     @pytest.mark.req("P2.STUDY.9")
-    @invalid_values
     def test_warnings_about_a_file_never_hold_the_patient_name(
         self, study_file: Callable[..., Path], caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -604,6 +575,111 @@ class TestMissingAndInvalidElements:
         messages = [record.getMessage() for record in caplog.records]
         assert len(exam_records(caplog)) == 5
         assert [m for m in messages if "Zyxwort" in m or "Quentin" in m] == []
+
+    @pytest.mark.req("P2.STUDY.9")
+    @pytest.mark.parametrize(
+        ("keyword", "value", "field"),
+        [
+            ("PatientName", "Doe^John\\Roe^Richard", "name"),
+            ("PatientSex", "M\\F", "sex"),
+            ("PatientWeight", "61.5\\62", "weight"),
+            ("StudyInstanceUID", "1.2.3\\1.2.4", "study_instance_uid"),
+            ("SeriesNumber", "1\\2", "series_number"),
+        ],
+    )
+    def test_several_values_where_one_is_due_are_logged_and_become_none(
+        self,
+        keyword: str,
+        value: str,
+        field: str,
+        study_file: Callable[..., Path],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """A backslash-separated element is not taken apart: the field is unknown."""
+        path = study_file(**{keyword: value})
+        assert getattr(StudyRecord.from_dicom(path), field) is None
+        assert exam_records(caplog) == [
+            (
+                logging.WARNING,
+                f"{path}: patient P001: ignoring invalid {keyword}: {field} must be a single value",
+            )
+        ]
+
+
+def logged_by_the_study_command(
+    path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> list[str]:
+    """Every record logged while ``python -m exam study`` loads ``path``, and its stderr lines.
+
+    The command routes Python warnings (pydicom's) to the log, as in production.
+    """
+    caplog.set_level(logging.DEBUG)
+    assert main(["study", str(path)]) == 0
+    return [record.getMessage() for record in caplog.records] + capsys.readouterr().err.splitlines()
+
+
+class TestNoValueInLogs:
+    """Loading logs what is wrong with an element, never the value read (the ID aside)."""
+
+    @pytest.mark.req("P2.STUDY.15")
+    @pytest.mark.parametrize("value", ["19800230", "1980-02-14", "19801301x", "19800214\\19800215"])
+    def test_an_invalid_birth_date_is_never_logged(
+        self,
+        value: str,
+        study_file: Callable[..., Path],
+        caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """The warning names PatientBirthDate; no record holds the date as read."""
+        logged = logged_by_the_study_command(study_file(PatientBirthDate=value), caplog, capsys)
+        assert [line for line in logged if "PatientBirthDate" in line] != []
+        assert [line for line in logged if value in line or "1980" in line] == []
+
+    @pytest.mark.req("P2.STUDY.15")
+    @pytest.mark.parametrize("value", ["1.02.3", "1.2.abc", "1.2.840." + "9" * 60])
+    def test_an_invalid_uid_is_never_logged_by_the_loader_or_by_pydicom(
+        self,
+        value: str,
+        study_file: Callable[..., Path],
+        caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """pydicom's own check of the UI value, which would quote it, is not what reports it."""
+        logged = logged_by_the_study_command(study_file(StudyInstanceUID=value), caplog, capsys)
+        assert [line for line in logged if "StudyInstanceUID" in line] != []
+        assert [line for line in logged if value in line] == []
+
+    @pytest.mark.req("P2.STUDY.15")
+    @pytest.mark.parametrize(
+        "value",
+        ["Zyxwort^Quentin\\Roe^Richard", "Zyxwort" * 10 + "^Quentin", "Zyxwort^Quentin=A=B=C"],
+        ids=["two names", "component too long", "too many groups"],
+    )
+    def test_an_invalid_name_is_never_logged(
+        self,
+        value: str,
+        study_file: Callable[..., Path],
+        caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """Whatever is wrong with a PatientName, no record holds any part of it."""
+        logged = logged_by_the_study_command(study_file(PatientName=value), caplog, capsys)
+        assert [line for line in logged if "Zyxwort" in line or "Quentin" in line] == []
+
+    @pytest.mark.req("P2.STUDY.11", "P2.STUDY.15")
+    def test_an_age_beyond_999_from_the_birth_date_is_unknown_and_logged_without_dates(
+        self, study_file: Callable[..., Path], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A birth date over 999 years before the study gives no age, and a warning without it."""
+        path = study_file(PatientBirthDate="09000101", StudyDate="20240101")
+        assert StudyRecord.from_dicom(path).age is None
+        assert exam_records(caplog) == [
+            (
+                logging.WARNING,
+                f"{path}: patient P001: ignoring the age from the birth date: "
+                "age must be an integer from 0 to 999",
+            )
+        ]
 
 
 class TestAge:
@@ -657,7 +733,6 @@ class TestAge:
         assert StudyRecord.from_dicom(path).age == years
 
     @pytest.mark.req("P2.STUDY.11")
-    @invalid_values
     @pytest.mark.parametrize("patient_age", ["45", "045", "045X", "45Y", "0045Y", "-45Y"])
     def test_invalid_patient_age_is_logged_and_the_birth_date_used(
         self,
@@ -672,7 +747,7 @@ class TestAge:
             (
                 logging.WARNING,
                 f"{path}: patient P001: ignoring invalid PatientAge: age must be a DICOM age "
-                f"string of 3 digits and D, W, M or Y, got {patient_age!r}",
+                "string of 3 digits and D, W, M or Y",
             ),
             (logging.WARNING, f"{path}: patient P001: age taken from the birth date instead"),
         ]
@@ -711,6 +786,18 @@ class TestAge:
         """Nothing to compute the age from: None, and nothing to warn about."""
         assert StudyRecord.from_dicom(study_file(**elements)).age is None
         assert exam_records(caplog) == []
+
+    @pytest.mark.req("P2.STUDY.10")
+    @pytest.mark.parametrize(
+        ("value", "shown"), [("45", "'45'"), ("045y", "'045y'"), (45, "45"), (None, "None")]
+    )
+    def test_dicom_age_to_years_refuses_what_is_not_an_age_string(
+        self, value: object, shown: str
+    ) -> None:
+        """The error names the age and shows what it got; a non-string is refused, not a crash."""
+        message = f"age must be a DICOM age string of 3 digits and D, W, M or Y, got {shown}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            dicom_age_to_years(value)
 
     @pytest.mark.req("P2.STUDY.11")
     def test_age_on_refuses_a_day_before_the_birth_date(self) -> None:
@@ -795,7 +882,6 @@ class TestReadErrors:
         ],
         ids=["absent", "empty", "too long"],
     )
-    @invalid_values
     def test_file_without_a_usable_patient_id_raises_dicom_read_error(
         self, patient_id: str | None, error: str, study_file: Callable[..., Path]
     ) -> None:
@@ -808,6 +894,18 @@ class TestReadErrors:
 
 class TestStudyCommand:
     """``python -m exam study FILE``."""
+
+    @pytest.mark.req("P2.STUDY.14", "P2.PRINT.3")
+    def test_study_command_prints_control_characters_of_the_file_escaped(
+        self, study_file: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An escape sequence in the file's name prints as text, not as a terminal command."""
+        path = study_file(PatientName="Doe^Jane\x1b[2J", IssuerOfPatientID="EXAM\tHOSPITAL")
+        assert main(["study", str(path)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert "Name:                 Doe, Jane\\x1b[2J" in lines
+        assert "Issuer of patient ID: EXAM\\tHOSPITAL" in lines
+        assert [line for line in lines if "\x1b" in line or "\t" in line] == []
 
     @pytest.mark.req("P2.STUDY.14", "P2.PRINT.1")
     def test_study_command_prints_the_record_and_exits_0(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime, time
 
@@ -22,6 +23,8 @@ CODE_STRING = "must be a DICOM code string (1 to 16 of A-Z, 0-9, space, _)"
 DATE_FORMS = "must be a datetime.date or a DICOM date string YYYYMMDD"
 TIME_FORMS = "must be a datetime.time or a DICOM time string HH, HHMM, HHMMSS or HHMMSS.FFFFFF"
 UID_SYNTAX = "study_instance_uid must be numbers without leading zeros separated by dots"
+#: The largest value of a DICOM integer string (IS): 2**31 - 1.
+LARGEST_IS = 2_147_483_647
 #: A 64-character UID, the longest DICOM allows.
 LONGEST_UID = "1.2.840.10008." + "1" * 50
 
@@ -164,7 +167,7 @@ class TestModalityAndStudyDate:
             ),
             (
                 "20240631",
-                "study_date '20240631' is not a valid date: day is out of range for month",
+                "study_date is not a valid date (day is out of range for month), got '20240631'",
             ),
         ],
     )
@@ -212,9 +215,9 @@ class TestStudyTime:
             ("1015.5", f"study_time {TIME_FORMS}, got '1015.5'"),
             ("", f"study_time {TIME_FORMS}, got ''"),
             (101530, f"study_time {TIME_FORMS}, got 101530"),
-            ("2400", "study_time '2400' is not a valid time: hour must be in 0..23"),
-            ("1060", "study_time '1060' is not a valid time: minute must be in 0..59"),
-            ("101560", "study_time '101560' is not a valid time: second must be in 0..59"),
+            ("2400", "study_time is not a valid time (hour must be in 0..23), got '2400'"),
+            ("1060", "study_time is not a valid time (minute must be in 0..59), got '1060'"),
+            ("101560", "study_time is not a valid time (second must be in 0..59), got '101560'"),
         ],
     )
     def test_invalid_study_time_raises_value_error_naming_study_time(
@@ -260,13 +263,15 @@ class TestStudyInstanceUid:
 
 
 class TestCounts:
-    """series_number and number_of_frames: non-negative ints."""
+    """series_number and number_of_frames: ints in the DICOM IS range from 0."""
 
     @pytest.mark.req("P2.STUDY.5")
     @pytest.mark.parametrize("field", ["series_number", "number_of_frames"])
-    @pytest.mark.parametrize("value", [0, 1, 96])
-    def test_non_negative_int_is_stored(self, field: str, value: int) -> None:
-        """Zero and positive whole numbers are accepted."""
+    @pytest.mark.parametrize("value", [0, 1, 96, LARGEST_IS])
+    def test_int_from_0_to_the_largest_integer_string_is_stored(
+        self, field: str, value: int
+    ) -> None:
+        """Zero to 2**31 - 1, the largest DICOM integer string, are accepted."""
         record = StudyRecord("P001")
         setattr(record, field, value)
         assert getattr(record, field) == value
@@ -274,14 +279,21 @@ class TestCounts:
     @pytest.mark.req("P2.STUDY.5")
     @pytest.mark.parametrize("field", ["series_number", "number_of_frames"])
     @pytest.mark.parametrize(
-        ("value", "shown"), [(-1, "-1"), (3.0, "3.0"), (True, "True"), ("3", "'3'")]
+        ("value", "shown"),
+        [
+            (-1, "-1"),
+            (LARGEST_IS + 1, "2147483648"),
+            (3.0, "3.0"),
+            (True, "True"),
+            ("3", "'3'"),
+        ],
     )
     def test_invalid_count_raises_value_error_naming_the_field(
         self, field: str, value: object, shown: str
     ) -> None:
-        """Negative numbers, floats, bools and strings are refused."""
+        """Negative numbers, numbers beyond the IS range, floats, bools and strings are refused."""
         record = StudyRecord("P001")
-        message = f"{field} must be a non-negative integer, got {shown}"
+        message = f"{field} must be an integer from 0 to 2147483647, got {shown}"
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             setattr(record, field, value)
 
@@ -363,3 +375,48 @@ class TestPrint:
         assert repr(StudyRecord("P001")) == (
             "StudyRecord(patient_id='P001', study_instance_uid=None, modality=None)"
         )
+
+
+#: 10**5000 in bits, by the logarithm: more digits than Python turns into text.
+HUGE = 10**5000
+HUGE_SHOWN = f"an integer of {math.floor(5000 * math.log2(10)) + 1} bits"
+
+
+class TestValuesTooLargeToPrint:
+    """An int of thousands of digits, which repr() refuses, given to every field."""
+
+    @pytest.mark.req("P2.PAT.11")
+    @pytest.mark.parametrize(
+        ("field", "rule"),
+        [
+            ("patient_id", "must be a non-empty string"),
+            ("type_of_patient_id", CODE_STRING),
+            ("issuer_of_patient_id", "must be a non-empty string"),
+            ("name", "must be a non-empty string"),
+            ("sex", "must be 'M', 'F' or 'O' (any case)"),
+            ("birth_date", DATE_FORMS),
+            ("age", "must be an integer from 0 to 999"),
+            ("weight", "must be a finite, positive number of kilograms"),
+            ("modality", CODE_STRING),
+            ("study_date", DATE_FORMS),
+            ("study_time", TIME_FORMS),
+            ("study_instance_uid", "must be a string"),
+            ("series_number", "must be an integer from 0 to 2147483647"),
+            ("number_of_frames", "must be an integer from 0 to 2147483647"),
+        ],
+    )
+    def test_setter_raises_value_error_naming_the_field_and_the_size(
+        self, field: str, rule: str
+    ) -> None:
+        """The message names the field and describes the int by its size."""
+        record = StudyRecordFactory()
+        with pytest.raises(ValueError, match=f"^{re.escape(f'{field} {rule}, got {HUGE_SHOWN}')}$"):
+            setattr(record, field, HUGE)
+
+    @pytest.mark.req("P2.PAT.11")
+    def test_update_diagnosis_raises_value_error_naming_the_diagnosis(self) -> None:
+        """update_diagnosis describes the int by its size too."""
+        record = StudyRecordFactory()
+        message = f"diagnosis must be a non-empty string, got {HUGE_SHOWN}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            record.update_diagnosis(HUGE)  # type: ignore[arg-type]

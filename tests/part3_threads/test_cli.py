@@ -112,7 +112,20 @@ class TestElements:
         captured = capsys.readouterr()
         assert (captured.out, captured.err) == (
             "",
-            f"ERROR: cannot read {tmp_path / 'missing.json'}: No such file or directory\n",
+            f"ERROR: {tmp_path / 'missing.json'}: no such file\n",
+        )
+
+    @pytest.mark.req("P3.EL.10", "P3.EL.12")
+    def test_a_file_nested_too_deeply_makes_the_command_exit_1_with_one_error_line(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Nesting that would raise RecursionError is one ERROR line on stderr, no traceback."""
+        path = tmp_path / "deep.json"
+        path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+        assert main(["elements", str(tmp_path), "deep.json"]) == 1
+        assert capsys.readouterr() == (
+            "",
+            f"ERROR: {path}: not valid JSON: nested too deeply to decode\n",
         )
 
     @pytest.mark.req("P3.EL.10")

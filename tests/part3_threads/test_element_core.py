@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import sys
+import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exam import elements
 from exam.elements import ElementError, ElementReport, normalize, parse_data, summarize_element
 from tests.part3_threads.conftest import FIXTURES, SAMPLE, rows_of
 
@@ -19,6 +23,7 @@ TOKENS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(["1_0", "x", "1e", "\u0661", ".5", "5.", "+7", "-0", "1,5"]),
 )
+MAX_FLOAT = sys.float_info.max
 GAPS = st.sampled_from([" ", "  ", "\t", "\r", "\n", "\u00a0", "\x0b"])
 
 
@@ -118,6 +123,8 @@ class TestParseData:
             (["1 2", ""], "data row 2 is empty"),
             (["1 2", " \t "], "data row 2 is empty"),
             (["1 2 3", "4 5"], "data row 2 has 2 values, row 1 has 3"),
+            (["1 2", "3 4", "5"], "data row 3 has 1 values, row 1 has 2"),
+            (["1 2 #3"], "data row 1: '#3' is not a number"),
             (["1 2", "3 abc"], "data row 2: 'abc' is not a number"),
             (["1 2", "3 0x10"], "data row 2: '0x10' is not a number"),
             (["1 -2", "3 4"], r"data contains a negative value \(-2\); values must be >= 0"),
@@ -133,6 +140,8 @@ class TestParseData:
             "empty-row",
             "blank-row",
             "ragged",
+            "ragged-third-row",
+            "comment-sign",
             "word",
             "hex",
             "negative",
@@ -146,6 +155,24 @@ class TestParseData:
         with pytest.raises(ElementError, match=f"^{message}$") as raised:
             parse_data(rows)
         assert raised.value.field == "data"
+
+    @pytest.mark.req("P3.EL.8")
+    @pytest.mark.parametrize("rows", [["-0 -0"], ["-0\u00a0-0.0"]], ids=["fast", "checked"])
+    def test_minus_zero_is_read_as_zero(self, rows: list[str]) -> None:
+        """'-0' is zero, never -0.0: no average or maximum can print as -0."""
+        assert [math.copysign(1, value) for value in parse_data(rows).flat] == [1.0, 1.0]
+
+    @pytest.mark.req("P3.EL.8")
+    def test_well_formed_rows_never_reach_the_checked_parse(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """numpy's C reader parses rows it can read; the row-by-row parse is only the fallback."""
+
+        def refuse(rows: list[str]) -> None:
+            raise AssertionError(f"checked parse called for {rows}")
+
+        monkeypatch.setattr(elements, "_parse_checked", refuse)
+        assert parse_data(["1 2.5", "3e2 4"]).tolist() == [[1.0, 2.5], [300.0, 4.0]]
 
     @pytest.mark.req("P3.EL.8")
     @settings(max_examples=400)
@@ -216,6 +243,52 @@ class TestSummarizeElement:
         report = summarize_element("5", {"id": "huge5", "data": ["1e308 1e308", "1e308 5e307"]})
         assert (report.maximum, report.average_after) == (1e308, 0.875)
         assert report.average_before == 1e308 * 0.875
+
+    @pytest.mark.req("P3.EL.4")
+    def test_values_whose_sum_overflows_raise_no_overflow_warning(self) -> None:
+        """numpy's overflow warning, which the CLI would log, is not raised on the way."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summarize_element("5", {"id": "huge5", "data": ["1.7e308 1.7e308"]})
+        assert [str(warning.message) for warning in caught] == []
+
+    @pytest.mark.req("P3.EL.13")
+    @settings(max_examples=100)
+    @given(
+        st.lists(
+            st.one_of(
+                st.floats(0, MAX_FLOAT),
+                st.floats(1e307, MAX_FLOAT),
+                st.sampled_from([0.0, 5e-324, 1.7e308, MAX_FLOAT]),
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+        st.sampled_from([" ", "\u00a0"]),
+    )
+    def test_every_figure_is_finite_and_exact_up_to_the_float_maximum(
+        self, values: list[float], gap: str
+    ) -> None:
+        """Near the float maximum, alone or mixed, through either parse: finite, exact figures."""
+        element = {"id": "big1", "data": [gap.join(repr(value) for value in values)]}
+        report = summarize_element("1", element)
+        exact = [Fraction(value) for value in values]
+        top = max(exact)
+        after = sum(value / top for value in exact) / len(exact) if top else Fraction(0)
+        figures = (report.average_before, report.average_after, report.maximum)
+        assert all(math.isfinite(figure) for figure in figures)
+        assert report.maximum == float(top)
+        assert report.average_before == pytest.approx(
+            float(sum(exact) / len(exact)), rel=1e-12, abs=1e-320
+        )
+        assert report.average_after == pytest.approx(float(after), rel=1e-12)
+
+    @pytest.mark.req("P3.EL.1")
+    @pytest.mark.parametrize("device", ["", "   ", "RX 1"])
+    def test_the_device_name_is_reported_as_given_blank_included(self, device: str) -> None:
+        """deviceName is optional free text, not an identifier: a blank one is kept, not refused."""
+        report = summarize_element("1", {"id": "e1", "data": ["1 2"], "deviceName": device})
+        assert report.device_name == device
 
     @pytest.mark.req("P3.EL.4")
     def test_all_zero_data_gives_zero_averages_and_a_warning(

@@ -178,6 +178,19 @@ class TestOutput:
         expected.append("elements.json: 24 of 24 elements processed, 0 failed")
         assert sorted(capsys.readouterr().out.splitlines()) == sorted(expected)
 
+    @pytest.mark.req("P3.EL.3", "P3.LOG.5")
+    def test_an_id_from_the_file_is_printed_with_its_control_characters_escaped(
+        self, capsys: pytest.CaptureFixture[str], write_elements: WriteElements
+    ) -> None:
+        """An id holding an escape sequence or a line break prints as text, one line each."""
+        run(write_elements({"k\n1": element("a\x1b[2J", "1 2")}))
+        assert capsys.readouterr().out.splitlines() == [
+            "element k\\n1 (id a\\x1b[2J): processing",
+            "element k\\n1 (id a\\x1b[2J): 2 values (1 rows x 2 columns), "
+            "average 1.5 before normalisation, 0.75 after",
+            "elements.json: 1 of 1 elements processed, 0 failed",
+        ]
+
     @pytest.mark.req("P3.EL.3")
     def test_each_element_logs_its_figures_once_at_info(
         self, caplog: pytest.LogCaptureFixture
@@ -209,9 +222,7 @@ class TestBadFile:
     ) -> None:
         """The error names the path and the reason."""
         assert process_json_file(tmp_path, "missing.json") is None
-        assert problems(caplog) == [
-            ("ERROR", f"cannot read {tmp_path / 'missing.json'}: No such file or directory")
-        ]
+        assert problems(caplog) == [("ERROR", f"{tmp_path / 'missing.json'}: no such file")]
 
     @pytest.mark.req("P3.EL.5")
     def test_a_folder_in_place_of_the_file_logs_an_error_and_returns_none(
@@ -221,7 +232,7 @@ class TestBadFile:
         (tmp_path / "folder.json").mkdir()
         assert process_json_file(tmp_path, "folder.json") is None
         assert problems(caplog) == [
-            ("ERROR", f"cannot read {tmp_path / 'folder.json'}: Is a directory")
+            ("ERROR", f"{tmp_path / 'folder.json'}: is a folder, not a file")
         ]
 
     @pytest.mark.req("P3.EL.5")
@@ -238,9 +249,9 @@ class TestBadFile:
         def refuse(file: Path, *args: object, **kwargs: object) -> str:
             raise PermissionError(errno.EACCES, "Permission denied", str(file))
 
-        monkeypatch.setattr(Path, "read_text", refuse)
+        monkeypatch.setattr(Path, "read_bytes", refuse)
         assert process_json_file(path.parent, path.name) is None
-        assert problems(caplog) == [("ERROR", f"cannot read {path}: Permission denied")]
+        assert problems(caplog) == [("ERROR", f"{path}: permission denied")]
 
     @pytest.mark.req("P3.EL.5")
     def test_a_file_that_is_not_utf8_logs_an_error_and_returns_none(
@@ -252,8 +263,7 @@ class TestBadFile:
         assert problems(caplog) == [
             (
                 "ERROR",
-                f"cannot read {tmp_path / 'latin.json'}: not UTF-8 text "
-                "(invalid start byte at byte 0)",
+                f"{tmp_path / 'latin.json'}: not UTF-8 text (invalid start byte at byte 0)",
             )
         ]
 
@@ -267,7 +277,7 @@ class TestBadFile:
         assert problems(caplog) == [
             (
                 "ERROR",
-                f"{tmp_path / 'cut.json'} is not valid JSON: Expecting value at line 1, column 7",
+                f"{tmp_path / 'cut.json'}: not valid JSON: Expecting value at line 1, column 7",
             )
         ]
 
@@ -293,8 +303,17 @@ class TestBadFile:
         path = write_elements(content)
         assert process_json_file(path.parent, path.name) is None
         assert problems(caplog) == [
-            ("ERROR", f"{path} must hold a JSON object of elements, not {kind}")
+            ("ERROR", f"{path}: must hold a JSON object of elements, not {kind}")
         ]
+
+    @pytest.mark.req("P3.EL.5")
+    def test_a_file_name_with_a_nul_byte_logs_an_error_and_returns_none(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """No system call takes such a path: the error says so, no traceback."""
+        name = "bad\x00.json"
+        assert process_json_file(tmp_path, name) is None
+        assert problems(caplog) == [("ERROR", f"{tmp_path / name}: the path contains a NUL byte")]
 
     @pytest.mark.req("P3.EL.5")
     def test_an_empty_object_logs_a_warning_and_returns_no_outcomes(
@@ -304,6 +323,69 @@ class TestBadFile:
         path = write_elements({})
         assert run(path) == []
         assert problems(caplog) == [("WARNING", f"{path} holds no elements")]
+
+
+class TestStrictJson:
+    """JSON json.loads would take or crash on: one logged error naming the file, no traceback."""
+
+    @staticmethod
+    def refused(path: Path, caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+        """Process ``path``, insist on None and no traceback; return what was logged."""
+        caplog.set_level(logging.DEBUG, logger="exam")
+        assert process_json_file(path.parent, path.name) is None
+        assert [r.exc_info for r in caplog.records] == [None]
+        return [(r.levelname, r.getMessage()) for r in caplog.records]
+
+    @pytest.mark.req("P3.EL.12")
+    def test_a_file_nested_100000_deep_is_one_logged_error(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """What makes json.loads raise RecursionError is refused by name."""
+        path = tmp_path / "deep.json"
+        path.write_text('{"1": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+        assert self.refused(path, caplog) == [
+            ("ERROR", f"{path}: not valid JSON: nested too deeply to decode")
+        ]
+
+    @pytest.mark.req("P3.EL.12")
+    def test_a_repeated_key_is_one_logged_error(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Two elements under one key would silently lose the first: the file is refused."""
+        path = tmp_path / "twice.json"
+        one = json.dumps(element("id1", "1 2"))
+        path.write_text(f'{{"1": {one}, "2": {one}, "1": {one}}}', encoding="utf-8")
+        assert self.refused(path, caplog) == [
+            ("ERROR", f"{path}: not valid JSON: the key '1' appears twice in one object")
+        ]
+
+    @pytest.mark.req("P3.EL.12")
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_nan_or_infinity_is_one_logged_error(
+        self, constant: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A constant JSON does not have is refused wherever it is."""
+        path = tmp_path / "nan.json"
+        path.write_text(f'{{"1": {{"id": "a", "data": ["1"], "w": {constant}}}}}', "utf-8")
+        assert self.refused(path, caplog) == [
+            ("ERROR", f"{path}: not valid JSON: {constant} is not a JSON number")
+        ]
+
+    @pytest.mark.req("P3.EL.12")
+    def test_an_integer_too_long_to_read_is_one_logged_error(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """An integer past Python's 4,300-digit limit is refused, not raised."""
+        path = tmp_path / "long.json"
+        path.write_text('{"1": ' + "7" * 5000 + "}", encoding="utf-8")
+        assert self.refused(path, caplog) == [
+            (
+                "ERROR",
+                f"{path}: not valid JSON: Exceeds the limit (4300 digits) for integer string "
+                "conversion: value has 5000 digits; use sys.set_int_max_str_digits() "
+                "to increase the limit",
+            )
+        ]
 
 
 class TestBadElement:
@@ -325,6 +407,11 @@ class TestBadElement:
             ),
             (
                 {"id": "", "data": ["1 2"]},
+                ElementFailure("2", None, "id", "id must be a non-empty string"),
+                "element 2 (no id): id must be a non-empty string",
+            ),
+            (
+                {"id": "   ", "data": ["1 2"]},
                 ElementFailure("2", None, "id", "id must be a non-empty string"),
                 "element 2 (no id): id must be a non-empty string",
             ),
@@ -374,6 +461,7 @@ class TestBadElement:
             "not-an-object",
             "no-id",
             "empty-id",
+            "blank-id",
             "no-data",
             "non-numeric",
             "empty-row",

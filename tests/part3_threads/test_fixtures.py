@@ -66,6 +66,7 @@ def test_make_json_writes_the_same_bytes_for_the_same_seed(
     assert first.read_bytes() == second.read_bytes() != other.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.req("P3.EL.11")
 def test_the_default_large_file_has_20_elements_of_500_by_500(large_file: Path) -> None:
     """The generated file: 20 elements of 250,000 values from 0 to 100, as 500 rows x 500."""

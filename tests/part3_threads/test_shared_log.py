@@ -110,6 +110,7 @@ def test_lines_printed_by_many_threads_at_once_stay_whole(
     assert by_writer == {index: list(range(2_000)) for index in range(THREADS)}
 
 
+@pytest.mark.slow
 @pytest.mark.req("P3.LOG.2")
 def test_the_large_file_run_logs_each_element_once_from_its_thread(
     large_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -91,6 +91,14 @@ def test_the_most_element_threads_alive_at_once_is_exactly_max_threads(
     assert probe.most_alive == max_threads
 
 
+@pytest.mark.req("P3.EL.1", "P3.EL.2")
+def test_by_default_four_element_threads_are_alive_at_once(many_elements: Path) -> None:
+    """Without max_threads, the limit reached and never exceeded is 4."""
+    probe = SlotProbe(4)
+    assert process_json_file(many_elements.parent, many_elements.name, process=probe) is not None
+    assert (probe.most_running, probe.most_alive) == (4, 4)
+
+
 @pytest.mark.req("P3.EL.2")
 @pytest.mark.parametrize("max_threads", [1, 2, 4, 8])
 def test_one_thread_is_started_per_element(many_elements: Path, max_threads: int) -> None:
