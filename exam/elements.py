@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from exam.json_input import loads
+from exam.json_input import JsonInputError, loads
 from exam.logs import describe_path_error, get_logger
 from exam.threads import print_line
 
@@ -332,8 +332,7 @@ def _load_elements(path: Path) -> dict[str, Any]:
         raise ElementsFileError(f"{path}: {describe_path_error(error)}") from None
     try:
         content = loads(text)
-    except ValueError as error:
-        # JsonInputError, and int()'s own limit of 4,300 digits, which it lets through.
+    except JsonInputError as error:
         raise ElementsFileError(f"{path}: not valid JSON: {error}") from None
     if not isinstance(content, dict):
         raise ElementsFileError(

@@ -381,7 +381,8 @@ class TestStrictJson:
         assert self.refused(path, caplog) == [
             (
                 "ERROR",
-                f"{path}: not valid JSON: Exceeds the limit (4300 digits) for integer string "
+                f"{path}: not valid JSON: a number is too long: Exceeds the limit (4300 digits) "
+                "for integer string "
                 "conversion: value has 5000 digits; use sys.set_int_max_str_digits() "
                 "to increase the limit",
             )
