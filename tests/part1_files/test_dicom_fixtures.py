@@ -79,6 +79,7 @@ class TestRegeneration:
         for path in written:
             assert path.read_bytes() == (FIXTURES / path.name).read_bytes(), path.name
 
+    @pytest.mark.slow
     @pytest.mark.req("P1.FIX.1", "P1.FIX.3")
     def test_script_writes_the_fixtures_into_the_given_folder(self, tmp_path: Path) -> None:
         """python fixtures/make_dicoms.py OUTDIR lists each file it wrote with its size."""

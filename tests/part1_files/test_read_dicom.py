@@ -15,7 +15,12 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag
-from pydicom.uid import CTImageStorage, ImplicitVRLittleEndian, SecondaryCaptureImageStorage
+from pydicom.uid import (
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    SecondaryCaptureImageStorage,
+)
 
 from exam.dicom_io import DicomSummary, ElementText, TagRequest, TagResult, read_dicom
 
@@ -355,6 +360,17 @@ class TestRequestedTags:
             "(0008,1160) ReferencedFrameNumber [IS]: 1\\2\\3\\4\\5\\6\\7\\8\\9\\10\\... (12 values)"
         ]
 
+    @pytest.mark.req("P1.DCM.5")
+    def test_ten_values_are_all_printed_without_a_count(
+        self, make_dicom: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Exactly ten values fit: nothing is left to count."""
+        path = make_dicom(ReferencedFrameNumber=list(range(1, 11)))
+        read_dicom(path.parent, path.name, "ReferencedFrameNumber")
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            "(0008,1160) ReferencedFrameNumber [IS]: 1\\2\\3\\4\\5\\6\\7\\8\\9\\10"
+        ]
+
     @pytest.mark.req("P1.DCM.6")
     def test_an_empty_value_prints_as_empty(
         self, dicom_fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
@@ -419,16 +435,30 @@ class TestRequestedTags:
             "(0002,0013) ImplementationVersionName [SH]: EXAM_FIXTURES_1",
         ]
 
-    @pytest.mark.req("P1.DCM.1", "P1.DCM.6")
-    def test_summary_values_map_each_tag_to_its_printed_value_or_none(
-        self, dicom_fixtures_dir: Path
+    @pytest.mark.req("P1.DCM.3")
+    def test_group_ffff_prints_its_elements_like_any_other_group(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Found tags map to their printed value, absent ones to None; empty groups add nothing."""
-        summary = read_dicom(
-            dicom_fixtures_dir, "sample-01-dicom.dcm", "SeriesNumber", "NumberOfFrames", 0x0009
-        )
-        assert summary is not None
-        assert summary.values == {0x00200011: "1", 0x00280008: None}
+        """The last group of all is found too (pydicom's group_dataset cannot slice it)."""
+        dataset = Dataset()
+        dataset.file_meta = FileMetaDataset()
+        dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        dataset.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+        dataset.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+        dataset.add_new(0xFFFE0010, "LO", "BEFORE")
+        dataset.add_new(0xFFFF0010, "LO", "LAST")
+        path = tmp_path / "last.dcm"
+        dataset.save_as(path, enforce_file_format=True)
+        # pydicom writes no group length: put (FFFF,0000), the group's first element, in by hand.
+        group_length = b"\xff\xff\x00\x00UL\x04\x00\x0c\x00\x00\x00"
+        last = b"\xff\xff\x10\x00LO"
+        path.write_bytes(path.read_bytes().replace(last, group_length + last))
+        read_dicom(tmp_path, "last.dcm", 0xFFFF)
+        # pydicom's names for this odd group's elements.
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            "(FFFF,0000) Private Creator [UL]: 12",
+            "(FFFF,0010) Private tag data [LO]: LAST",
+        ]
 
 
 class TestUnparseableTags:

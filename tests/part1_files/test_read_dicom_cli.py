@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
 from exam.cli import main
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def docs_example() -> tuple[str, str]:
+    """The command and the output the "Reading DICOM" section of docs/part1-files.md shows."""
+    page = (ROOT / "docs" / "part1-files.md").read_text(encoding="utf-8")
+    section = page[page.index("## Reading DICOM") :]
+    match = re.search(
+        r"^\$ (python -m exam dicom [^\n]*)\n(.*?)^```", section, re.MULTILINE | re.DOTALL
+    )
+    assert match, "docs/part1-files.md shows no example of python -m exam dicom"
+    return match[1], match[2]
+
 
 class TestDicomCommand:
     """Tests for the dicom subcommand."""
+
+    @pytest.mark.req("P1.DCM.13")
+    def test_the_docs_example_prints_what_the_docs_show(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The command in docs/part1-files.md, run from the repository, prints the output shown."""
+        command, output = docs_example()
+        monkeypatch.chdir(ROOT)
+        assert main(shlex.split(command)[3:]) == 0
+        assert capsys.readouterr() == (output, "")
 
     @pytest.mark.req("P1.DCM.13")
     def test_dicom_command_prints_fields_and_tags_and_exits_0(

@@ -14,11 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
-from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import generate_fragments, parse_basic_offsets
-from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 from exam import dicom_io
 from exam.dicom_io import DicomReadError, read_dicom, read_header
@@ -34,18 +37,10 @@ META_END = 132 + 12 + 248
 
 @dataclass(frozen=True)
 class BadFile:
-    """A file read_dicom cannot read: its bytes, the tags asked for and the message."""
+    """A file read_dicom cannot read: its bytes and the message."""
 
     content: bytes
     message: str
-    tags: tuple[str, ...] = ()
-
-
-def last_fragment_length() -> int:
-    """The length of sample-02's last JPEG fragment, from pydicom's own parser."""
-    pixel_data = dcmread(FIXTURES / "sample-02-dicom.dcm").PixelData
-    offsets_end = 8 + 4 * len(parse_basic_offsets(pixel_data))
-    return len(list(generate_fragments(pixel_data[offsets_end:]))[-1])
 
 
 def with_undefined_length_sequence() -> bytes:
@@ -91,22 +86,54 @@ def encoded(dataset: Dataset) -> bytes:
 #: sample-02's (7FE0,0010) OB element, then its 12-byte header and the 96-offset table item.
 PIXEL_DATA = SAMPLE_02.index(b"\xe0\x7f\x10\x00OB")
 FIRST_FRAGMENT = PIXEL_DATA + 12 + 8 + 96 * 4
-LAST_FRAGMENT = last_fragment_length()
+#: Where sample-01's native pixel values start, after the 12-byte OW element header.
+NATIVE_PIXELS = SAMPLE_01.index(b"\xe0\x7f\x10\x00OW") + 12
+#: Where sample-02's Media Storage SOP Class UID value starts, after its 8-byte header.
+MEDIA_CLASS = SAMPLE_02.index(b"\x02\x00\x02\x00UI") + 8
+NOT_DICOM = "{path}: not a DICOM file (no 'DICM' prefix after the 128-byte preamble)"
+WRONG_LENGTH = (
+    "{path}: malformed DICOM file (Expected total bytes to be an even multiple of bytes per "
+    "value. Instead received {value} with length {length} and struct format '{format}' which "
+    "corresponds to bytes per value of {size}. This occurred while trying to parse {tag} "
+    "according to VR '{vr}'. To replace this error with a warning set "
+    "pydicom.config.convert_wrong_length_to_UN = True.)"
+)
+
+
+def cut_pixel_data(end: int) -> BadFile:
+    """sample-02 cut at ``end``, inside its encapsulated pixel data."""
+    return BadFile(
+        SAMPLE_02[:end],
+        f"{{path}}: truncated DICOM file ((7FE0,0010) ends at byte {end} "
+        "before its sequence delimiter)",
+    )
+
 
 BAD_FILES = {
-    "empty file": BadFile(
-        b"", "{path}: not a DICOM file (no 'DICM' prefix after the 128-byte preamble)"
-    ),
-    "text file": BadFile(
-        b"patient,age\nP001,45\n" * 20,
-        "{path}: not a DICOM file (no 'DICM' prefix after the 128-byte preamble)",
-    ),
+    "empty file": BadFile(b"", NOT_DICOM),
+    "text file": BadFile(b"patient,age\nP001,45\n" * 20, NOT_DICOM),
     "DICM prefix only": BadFile(
         SAMPLE_02[:132],
         "{path}: truncated DICOM file (no data elements after the file meta information)",
     ),
     "cut in the file meta": BadFile(
         SAMPLE_02[:200], "{path}: truncated DICOM file (it ends at byte 200 inside an element)"
+    ),
+    "cut right after a file meta element header": BadFile(
+        SAMPLE_02[:MEDIA_CLASS],
+        "{path}: truncated DICOM file ((0002,0002) needs 28 bytes, the file ends after 0)",
+    ),
+    "a file meta value of the wrong length": BadFile(
+        SAMPLE_02[:132] + b"\x02\x00\x00\x00UL\x02\x00\xab\xcd" + SAMPLE_02[144:],
+        WRONG_LENGTH.format(
+            path="{path}",
+            value="b'\\xab\\xcd'",
+            length=2,
+            format="L",
+            size=4,
+            tag="(0002,0000)",
+            vr="UL",
+        ),
     ),
     "cut after the file meta": BadFile(
         SAMPLE_02[:META_END],
@@ -116,11 +143,15 @@ BAD_FILES = {
         SAMPLE_02[: NAME_VALUE - 5],
         f"{{path}}: truncated DICOM file (it ends at byte {NAME_VALUE - 5} inside an element)",
     ),
+    "cut one byte into an element header": BadFile(
+        SAMPLE_02[: NAME_VALUE - 7],
+        f"{{path}}: truncated DICOM file (it ends at byte {NAME_VALUE - 7} inside an element)",
+    ),
     "cut in a value": BadFile(
         SAMPLE_02[: NAME_VALUE + 3],
         f"{{path}}: truncated DICOM file (it ends at byte {NAME_VALUE + 3} inside an element)",
     ),
-    "cut before a value": BadFile(
+    "cut right after an element header": BadFile(
         SAMPLE_02[:NAME_VALUE],
         "{path}: truncated DICOM file ((0010,0010) needs 12 bytes, the file ends after 0)",
     ),
@@ -129,42 +160,38 @@ BAD_FILES = {
         f"{{path}}: truncated DICOM file "
         f"(it ends at byte {len(with_undefined_length_sequence()) - 8} inside an element)",
     ),
+    "cut in the pixel data element header": BadFile(
+        SAMPLE_02[: PIXEL_DATA + 10],
+        f"{{path}}: truncated DICOM file (it ends at byte {PIXEL_DATA + 10} inside an element)",
+    ),
+    "cut right after the native pixel data header": BadFile(
+        SAMPLE_01[:NATIVE_PIXELS],
+        "{path}: truncated DICOM file ((7FE0,0010) needs 512 bytes, the file ends after 0)",
+    ),
     "cut in native pixel data": BadFile(
         SAMPLE_01[:-100],
-        "{path}: truncated DICOM file (pixel data needs 512 bytes, the file ends after 412)",
-        ("PixelData",),
+        "{path}: truncated DICOM file ((7FE0,0010) needs 512 bytes, the file ends after 412)",
     ),
-    "cut in a pixel data fragment": BadFile(
-        SAMPLE_02[:-20],
-        "{path}: truncated DICOM file (a fragment of the encapsulated pixel data needs "
-        f"{LAST_FRAGMENT} bytes, the file ends after {LAST_FRAGMENT - 12})",
-        ("PixelData",),
-    ),
-    "pixel data without its delimiter": BadFile(
-        SAMPLE_02[:-8],
-        "{path}: truncated DICOM file (encapsulated pixel data without its sequence "
-        f"delimiter ends at byte {len(SAMPLE_02) - 8})",
-        ("0x7FE0",),
-    ),
-    "cut in a pixel data item header": BadFile(
-        SAMPLE_02[:-4],
-        "{path}: truncated DICOM file (encapsulated pixel data without its sequence "
-        f"delimiter ends at byte {len(SAMPLE_02) - 4})",
-        ("PixelData",),
-    ),
+    "cut right after the encapsulated pixel data header": cut_pixel_data(PIXEL_DATA + 12),
+    "cut in a fragment's item header": cut_pixel_data(FIRST_FRAGMENT + 6),
+    "cut right after a fragment's item header": cut_pixel_data(FIRST_FRAGMENT + 8),
+    "cut in a pixel data fragment": cut_pixel_data(len(SAMPLE_02) - 20),
+    "cut in the pixel data sequence delimiter": cut_pixel_data(len(SAMPLE_02) - 4),
+    "pixel data without its sequence delimiter": cut_pixel_data(len(SAMPLE_02) - 8),
     "not an item in the pixel data": BadFile(
         SAMPLE_02[:FIRST_FRAGMENT] + b"\xfe\xff\x0d\xe0" + SAMPLE_02[FIRST_FRAGMENT + 4 :],
-        f"{{path}}: malformed DICOM file (encapsulated pixel data: found (FFFE,E00D) at byte "
-        f"{FIRST_FRAGMENT} where an item tag (FFFE,E000) was expected)",
-        ("PixelData",),
+        f"{{path}}: malformed DICOM file (Unexpected tag '(FFFE,E00D)' at offset "
+        f"{FIRST_FRAGMENT} when parsing the encapsulated pixel data fragment items)",
+    ),
+    "a pixel data item of undefined length": BadFile(
+        SAMPLE_02[: FIRST_FRAGMENT + 4] + b"\xff" * 4 + SAMPLE_02[FIRST_FRAGMENT + 8 :],
+        f"{{path}}: malformed DICOM file (Undefined item length at offset "
+        f"{FIRST_FRAGMENT + 4} when parsing the encapsulated pixel data fragments)",
     ),
     "corrupt deflated data": BadFile(
         deflated(bytes(range(1, 200))),
         "{path}: malformed DICOM file "
         "(Error -3 while decompressing data: invalid stored block lengths)",
-    ),
-    "pixel data of a deflated file": BadFile(
-        deflated(), "{path}: cannot read past the header of a deflated file", ("PixelData",)
     ),
 }
 
@@ -195,17 +222,80 @@ class TestReadDicomFailures:
 
     @pytest.mark.req("P1.DCM.9")
     @pytest.mark.parametrize("case", BAD_FILES.values(), ids=BAD_FILES.keys())
+    @pytest.mark.parametrize("tags", [(), ("PixelData",)], ids=["header only", "pixel data"])
     def test_read_dicom_logs_why_a_file_cannot_be_read_and_returns_none(
         self,
         case: BadFile,
+        tags: tuple[str, ...],
         tmp_path: Path,
         capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        """Not DICOM, truncated anywhere, or malformed: one error record, no output."""
+        """Not DICOM, truncated anywhere, or malformed, pixels asked for or not: one error."""
         path = write(tmp_path, case.content)
-        assert read_dicom(tmp_path, path.name, *case.tags) is None
+        assert read_dicom(tmp_path, path.name, *tags) is None
         assert dicom_records(caplog) == [(logging.ERROR, case.message.format(path=path))]
+        assert capsys.readouterr().out == ""
+
+    @pytest.mark.req("P1.DCM.9")
+    # Reading the elements after the pixel data with the wrong VR encoding would warn.
+    @pytest.mark.filterwarnings("error")
+    @pytest.mark.parametrize(
+        "transfer_syntax",
+        [ExplicitVRLittleEndian, ImplicitVRLittleEndian],
+        ids=["explicit VR", "implicit VR"],
+    )
+    @pytest.mark.parametrize(
+        ("cut", "detail"),
+        [
+            (2, "it ends at byte {size} inside an element"),
+            (4, "(FFFC,FFFC) needs 4 bytes, the file ends after 0"),
+            (6, "it ends at byte {size} inside an element"),
+        ],
+        ids=["in its value", "right after its header", "in its header"],
+    )
+    def test_a_cut_after_the_pixel_data_shows_when_an_element_there_is_asked_for(
+        self,
+        transfer_syntax: str,
+        cut: int,
+        detail: str,
+        make_dicom: Callable[..., Path],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """Elements after the pixel data are read only when asked for, and only then checked."""
+        path = make_dicom(
+            transfer_syntax=transfer_syntax,
+            pixels=np.zeros((4, 4), dtype=np.uint8),
+            DataSetTrailingPadding=b"\0" * 4,
+        )
+        path.write_bytes(path.read_bytes()[:-cut])
+        assert read_dicom(path.parent, path.name, "Modality") is not None
+        assert read_dicom(path.parent, path.name, "DataSetTrailingPadding") is None
+        message = f"{path}: truncated DICOM file ({detail.format(size=path.stat().st_size)})"
+        assert dicom_records(caplog)[-1] == (logging.ERROR, message)
+
+    @pytest.mark.req("P1.DCM.9")
+    def test_a_value_that_cannot_be_converted_is_malformed_when_asked_for(
+        self,
+        make_dicom: Callable[..., Path],
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """pydicom converts a value when it is first used: a US of 3 bytes fails then."""
+        path = make_dicom(Rows=16)
+        rows = b"\x28\x00\x10\x00US\x02\x00\x10\x00"
+        path.write_bytes(path.read_bytes().replace(rows, rows[:6] + b"\x03\x00\x10\x00\x00"))
+        assert read_dicom(path.parent, path.name, "Rows") is None
+        message = WRONG_LENGTH.format(
+            path=path,
+            value="b'\\x10\\x00\\x00'",
+            length=3,
+            format="H",
+            size=2,
+            tag="(0028,0010)",
+            vr="US",
+        )
+        assert dicom_records(caplog) == [(logging.ERROR, message)]
         assert capsys.readouterr().out == ""
 
     @pytest.mark.req("P1.DCM.9")
@@ -227,7 +317,7 @@ class TestReadDicomFailures:
         (tmp_path / "series").mkdir()
         assert read_dicom(tmp_path, "series") is None
         assert dicom_records(caplog) == [
-            (logging.ERROR, f"{tmp_path / 'series'}: is a folder, not a DICOM file")
+            (logging.ERROR, f"{tmp_path / 'series'}: is a folder, not a file")
         ]
         assert capsys.readouterr().out == ""
 
@@ -236,7 +326,7 @@ class TestReadDicomFailures:
         ("code", "text", "reason"),
         [
             (errno.EACCES, "Permission denied", "permission denied"),
-            (errno.EIO, "Input/output error", "cannot open (Input/output error)"),
+            (errno.EIO, "Input/output error", "Input/output error"),
         ],
         ids=["no permission", "I/O error"],
     )
@@ -256,6 +346,27 @@ class TestReadDicomFailures:
         assert dicom_records(caplog) == [(logging.ERROR, f"{path}: {reason}")]
 
     @pytest.mark.req("P1.DCM.9")
+    @pytest.mark.parametrize(
+        ("folder", "name"),
+        [("se\0ries", "image.dcm"), (".", "ima\0ge.dcm")],
+        ids=["folder", "file"],
+    )
+    def test_a_path_with_a_nul_byte_is_logged(
+        self,
+        folder: str,
+        name: str,
+        tmp_path: Path,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """No system call takes a NUL byte: the path is refused with the reason, not a traceback."""
+        assert read_dicom(tmp_path / folder, name) is None
+        assert dicom_records(caplog) == [
+            (logging.ERROR, f"{tmp_path / folder / name}: the path contains a NUL byte")
+        ]
+        assert capsys.readouterr().out == ""
+
+    @pytest.mark.req("P1.DCM.9")
     def test_a_bad_tag_and_a_bad_file_are_both_logged(
         self, tmp_path: Path, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -271,11 +382,7 @@ class TestReadHeaderFailures:
     """read_header raises DicomReadError with the same messages."""
 
     @pytest.mark.req("P1.DCM.10")
-    @pytest.mark.parametrize(
-        "case",
-        [case for case in BAD_FILES.values() if not case.tags],
-        ids=[name for name, case in BAD_FILES.items() if not case.tags],
-    )
+    @pytest.mark.parametrize("case", BAD_FILES.values(), ids=BAD_FILES.keys())
     def test_read_header_raises_dicom_read_error_for_a_bad_file(
         self, case: BadFile, tmp_path: Path
     ) -> None:
@@ -295,12 +402,20 @@ class TestReadHeaderFailures:
     def test_read_header_raises_for_a_folder(self, tmp_path: Path) -> None:
         """A folder is not a DICOM file."""
         with pytest.raises(
-            DicomReadError, match=f"^{re.escape(str(tmp_path))}: is a folder, not a DICOM file$"
+            DicomReadError, match=f"^{re.escape(str(tmp_path))}: is a folder, not a file$"
         ):
             read_header(tmp_path)
 
     @pytest.mark.req("P1.DCM.10")
+    def test_read_header_raises_for_a_path_with_a_nul_byte(self, tmp_path: Path) -> None:
+        """The reason is the NUL byte, as read_dicom logs it."""
+        path = tmp_path / "ima\0ge.dcm"
+        message = f"{path}: the path contains a NUL byte"
+        with pytest.raises(DicomReadError, match=f"^{re.escape(message)}$"):
+            read_header(path)
+
+    @pytest.mark.req("P1.DCM.10")
     def test_read_header_reads_a_deflated_file(self, tmp_path: Path) -> None:
-        """Deflated files are fine as long as nothing past the header is wanted."""
+        """A deflated file's header is read from the data set pydicom inflates."""
         path = write(tmp_path, deflated())
         assert read_header(path).PatientID == "P001"

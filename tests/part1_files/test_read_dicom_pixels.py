@@ -1,9 +1,11 @@
-"""Pixel data in exam/dicom_io.py: never read unless asked for, then summarised, never decoded."""
+"""Pixel data in exam/dicom_io.py: never read nor decoded, checked and summarised by seeking."""
 
 from __future__ import annotations
 
 import io
+import re
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +13,26 @@ import numpy as np
 import pytest
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
-from pydicom.encaps import generate_fragments, parse_basic_offsets
-from pydicom.uid import ImplicitVRLittleEndian
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate, generate_fragments, parse_basic_offsets
+from pydicom.tag import BaseTag
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    SecondaryCaptureImageStorage,
+)
 
 from exam import dicom_io
-from exam.dicom_io import read_dicom, read_header
+from exam.dicom_io import (
+    DicomReadError,
+    ElementText,
+    TagRequest,
+    TagResult,
+    read_dicom,
+    read_header,
+)
 
 CT_SMALL = Path(get_testdata_file("CT_small.dcm", download=False) or "CT_small.dcm")
 
@@ -30,6 +47,12 @@ class CountingFileIO(io.FileIO):
         count = super().readinto(buffer)
         CountingFileIO.bytes_read += count or 0
         return count
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read like FileIO (which does not go through readinto) and add the bytes to the count."""
+        data = super().read(size)
+        CountingFileIO.bytes_read += len(data)
+        return data
 
 
 @pytest.fixture
@@ -49,6 +72,45 @@ def large_dicom(make_dicom: Callable[..., Path]) -> Path:
         Modality="OT",
         DataSetTrailingPadding=b"\0" * 4,
     )
+
+
+def file_dataset(transfer_syntax: str) -> Dataset:
+    """An empty secondary capture data set with its file meta information."""
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.TransferSyntaxUID = transfer_syntax
+    dataset.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    dataset.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    return dataset
+
+
+@pytest.fixture
+def large_encapsulated(tmp_path: Path) -> Path:
+    """A 400 KB JPEG Baseline file: 4 frames of 100,000 bytes each, never decoded here."""
+    dataset = file_dataset(JPEGBaseline8Bit)
+    dataset.Modality = "OT"
+    dataset.PixelData = encapsulate([bytes([frame]) * 100_000 for frame in range(4)])
+    dataset["PixelData"].VR = "OB"
+    path = tmp_path / "frames.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+def deflated_file(tmp_path: Path, cut: int = 0) -> Path:
+    """A deflated file with 8 x 8 16-bit pixels; ``cut`` bytes are taken off its data set first."""
+    dataset = file_dataset(DeflatedExplicitVRLittleEndian)
+    dataset.Modality = "OT"
+    dataset.set_pixel_data(np.zeros((8, 8), dtype=np.uint16), "MONOCHROME2", 16)
+    content = io.BytesIO()
+    dataset.save_as(content, enforce_file_format=True)
+    # The file meta group length sits after the preamble, "DICM" and its 8-byte element header.
+    meta_end = 132 + 12 + int.from_bytes(content.getvalue()[140:144], "little")
+    inflated = zlib.decompress(content.getvalue()[meta_end:], -zlib.MAX_WBITS)
+    deflater = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    data = deflater.compress(inflated[: len(inflated) - cut]) + deflater.flush()
+    path = tmp_path / "deflated.dcm"
+    path.write_bytes(content.getvalue()[:meta_end] + data)
+    return path
 
 
 def stop_before_pixels_bytes(path: Path) -> int:
@@ -93,20 +155,17 @@ class TestHeaderOnly:
         assert dataset.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.50"
         assert "PixelData" not in dataset
 
-    @pytest.mark.req("P1.DCM.7")
-    def test_a_file_cut_inside_its_pixel_data_still_shows_its_header(
-        self, dicom_fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    @pytest.mark.req("P1.DCM.7", "P1.DCM.9")
+    def test_checking_encapsulated_pixel_data_reads_only_its_item_headers(
+        self, large_encapsulated: Path, counting_reads: type[CountingFileIO]
     ) -> None:
-        """The header is intact, and header requests never look at the pixels."""
-        cut = tmp_path / "cut.dcm"
-        cut.write_bytes((dicom_fixtures_dir / "sample-02-dicom.dcm").read_bytes()[:5000])
-        read_dicom(tmp_path, "cut.dcm", "NumberOfFrames")
-        assert capsys.readouterr().out == (
-            "Patient's name: Roe^Richard\n"
-            "Study date: 2024-06-11\n"
-            "Modality: XA\n"
-            "(0028,0008) NumberOfFrames [IS]: 96\n"
-        )
+        """Beyond pydicom's header read, each item's 8-byte header is read, and 8 bytes more."""
+        baseline = stop_before_pixels_bytes(large_encapsulated)
+        read_header(large_encapsulated)
+        # parse_fragments reads each item's tag and length, then the delimiter's tag;
+        # the last item's length is read once more to find where the items end.
+        assert counting_reads.bytes_read == baseline + 8 * 5 + 4 + 4
+        assert counting_reads.bytes_read < large_encapsulated.stat().st_size / 20
 
 
 class TestPixelSummary:
@@ -129,6 +188,20 @@ class TestPixelSummary:
         assert len(fragments) == 96
 
     @pytest.mark.req("P1.DCM.8")
+    def test_encapsulated_pixel_data_of_no_fragment_prints_zero_bytes(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """An empty Basic Offset Table, then the sequence delimiter: nothing else."""
+        dataset = file_dataset(JPEGBaseline8Bit)
+        dataset.PixelData = b"\xfe\xff\x00\xe0\x00\x00\x00\x00"
+        dataset["PixelData"].VR = "OB"
+        dataset.save_as(tmp_path / "empty.dcm", enforce_file_format=True)
+        read_dicom(tmp_path, "empty.dcm", "PixelData")
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            "(7FE0,0010) PixelData [OB]: <encapsulated, 0 fragments, 0 bytes>"
+        ]
+
+    @pytest.mark.req("P1.DCM.8")
     def test_compressed_pixel_data_needs_no_decoder(
         self,
         dicom_fixtures_dir: Path,
@@ -140,7 +213,19 @@ class TestPixelSummary:
             monkeypatch.setitem(sys.modules, decoder, None)
         summary = read_dicom(dicom_fixtures_dir, "sample-02-dicom.dcm", "PixelData")
         assert summary is not None
-        assert summary.values[0x7FE00010] == "<encapsulated, 96 fragments, 15148 bytes>"
+        assert summary.tags == (
+            TagResult(
+                TagRequest(0x7FE0, 0x0010),
+                (
+                    ElementText(
+                        BaseTag(0x7FE00010),
+                        "PixelData",
+                        "OB",
+                        "<encapsulated, 96 fragments, 15148 bytes>",
+                    ),
+                ),
+            ),
+        )
         assert capsys.readouterr().out.endswith("<encapsulated, 96 fragments, 15148 bytes>\n")
 
     @pytest.mark.req("P1.DCM.8")
@@ -199,14 +284,44 @@ class TestPixelSummary:
 
     @pytest.mark.req("P1.DCM.8")
     def test_pixel_request_seeks_over_the_pixels_instead_of_reading_them(
-        self, large_dicom: Path, counting_reads: type[CountingFileIO]
+        self,
+        large_dicom: Path,
+        counting_reads: type[CountingFileIO],
+        capsys: pytest.CaptureFixture[str],
     ) -> None:
         """Beyond the header, only the 16-byte padding element after the pixels is read."""
         baseline = stop_before_pixels_bytes(large_dicom)
-        summary = read_dicom(large_dicom.parent, large_dicom.name, "PixelData")
-        assert summary is not None
-        assert summary.values == {0x7FE00010: f"<{512 * 512 * 2} bytes>"}
+        read_dicom(large_dicom.parent, large_dicom.name, "PixelData")
         assert counting_reads.bytes_read == baseline + 16
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            f"(7FE0,0010) PixelData [OW]: <{512 * 512 * 2} bytes>"
+        ]
+
+    @pytest.mark.req("P1.DCM.5", "P1.DCM.8")
+    def test_elements_after_the_pixel_data_are_decoded_in_the_files_character_set(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Private group 7FE1 follows the pixel data; its UTF-8 text, in items too, is UTF-8."""
+        dataset = file_dataset(ExplicitVRLittleEndian)
+        dataset.SpecificCharacterSet = "ISO_IR 192"
+        dataset.PixelData = b"\0" * 4
+        dataset["PixelData"].VR = "OB"
+        block = dataset.private_block(0x7FE1, "ZÜRICH", create=True)
+        block.add_new(0x01, "LO", "Müller")
+        item = Dataset()
+        item.SeriesDescription = "Zürich"
+        block.add_new(0x02, "SQ", [item])
+        # pydicom parses an item of undefined length as it reads, in the encoding it is given.
+        dataset[0x7FE11002].is_undefined_length = True
+        dataset.save_as(tmp_path / "utf8.dcm", enforce_file_format=True)
+        read_dicom(tmp_path, "utf8.dcm", 0x7FE1)
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            "(7FE1,0010) Private Creator [LO]: ZÜRICH",
+            "(7FE1,1001) Private tag data [LO]: Müller",
+            "(7FE1,1002) Private tag data [SQ]: 1 item",
+            "  item 1:",
+            "    (0008,103E) SeriesDescription [LO]: Zürich",
+        ]
 
     @pytest.mark.req("P1.DCM.6", "P1.DCM.8")
     def test_an_element_after_the_pixel_data_is_found_when_asked_for(
@@ -216,4 +331,51 @@ class TestPixelSummary:
         read_dicom(large_dicom.parent, large_dicom.name, "DataSetTrailingPadding")
         assert capsys.readouterr().out.splitlines()[3:] == [
             "(FFFC,FFFC) DataSetTrailingPadding [OB]: <4 bytes>"
+        ]
+
+
+class TestOddFiles:
+    """Files pydicom reads in its own way: deflated, or with a file meta that lies."""
+
+    @pytest.mark.req("P1.DCM.8")
+    def test_deflated_pixel_data_is_summarised_from_the_data_set_pydicom_inflated(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """pydicom inflates a deflated data set in memory; its pixel data is found there."""
+        path = deflated_file(tmp_path)
+        read_dicom(tmp_path, path.name, "PixelData")
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            f"(7FE0,0010) PixelData [OW]: <{8 * 8 * 2} bytes>"
+        ]
+
+    @pytest.mark.req("P1.DCM.9")
+    def test_a_deflated_data_set_cut_inside_its_pixel_data_is_truncated(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The pixel data is checked in the inflated data set, where 100 of its 128 bytes are."""
+        path = deflated_file(tmp_path, cut=28)
+        with pytest.raises(
+            DicomReadError,
+            match=re.escape(
+                f"{path}: truncated DICOM file "
+                "((7FE0,0010) needs 128 bytes, the file ends after 100)"
+            ),
+        ):
+            read_header(path)
+
+    @pytest.mark.req("P1.DCM.8", "P1.DCM.9")
+    # pydicom warns that the VR is not the one announced, which is the point here.
+    @pytest.mark.filterwarnings("ignore:Expected explicit VR, but found implicit VR")
+    def test_a_file_whose_meta_information_lies_about_its_vr_is_read_as_pydicom_reads_it(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """SC_rgb_jpeg.dcm claims explicit VR but is implicit; its summary is pydicom's count."""
+        path = Path(get_testdata_file("SC_rgb_jpeg.dcm", download=False) or "SC_rgb_jpeg.dcm")
+        pixel_data = dcmread(path).PixelData
+        offsets_end = 8 + 4 * len(parse_basic_offsets(pixel_data))
+        fragments = list(generate_fragments(pixel_data[offsets_end:]))
+        assert read_dicom(path.parent, path.name, "PixelData") is not None
+        assert capsys.readouterr().out.splitlines()[3:] == [
+            f"(7FE0,0010) PixelData [OW]: <encapsulated, {len(fragments)} fragment, "
+            f"{sum(map(len, fragments))} bytes>"
         ]
