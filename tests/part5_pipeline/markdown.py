@@ -2,9 +2,10 @@
 
 Headings get GitHub's anchors from ``mdit_py_plugins.anchors`` (lower case,
 punctuation dropped, spaces to hyphens, repeats numbered ``-1``, ``-2``), so
-a link's ``#anchor`` is checked the way GitHub resolves it.  Mermaid blocks
-are checked by rendering them with Mermaid's own CLI (``test_design_diagrams``),
-not here.
+a link's ``#anchor`` is checked the way GitHub resolves it.  Words are
+counted outside code blocks, so a diagram does not count against a page's
+word budget.  Mermaid blocks are checked by rendering them with Mermaid's
+own CLI (``test_design_diagrams``), not here.
 """
 
 from __future__ import annotations
@@ -116,6 +117,25 @@ def check_link(source: Path, link: Link) -> str | None:
     if anchor and anchor not in _anchors(target):
         return f"{where} has no heading with anchor #{anchor}"
     return None
+
+
+def prose_words(text: str) -> int:
+    """The words outside fenced and indented code blocks: tables and links count, markup not.
+
+    A word is a whitespace-separated run holding a letter or a digit, so a
+    table's ``|`` and ``---`` and a lone ``×`` are not words.
+    """
+    code: set[int] = set()
+    for token in tokens(text):
+        if token.type in ("fence", "code_block") and token.map:
+            code.update(range(*token.map))
+    return sum(
+        1
+        for number, line in enumerate(text.splitlines())
+        if number not in code
+        for word in line.split()
+        if any(character.isalnum() for character in word)
+    )
 
 
 def mermaid_blocks(path: Path) -> list[MermaidBlock]:

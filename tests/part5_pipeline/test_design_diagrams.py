@@ -20,7 +20,7 @@ MERMAID = ROOT / "tools" / "mermaid"
 MMDC = MERMAID / "node_modules" / ".bin" / "mmdc"
 DOCUMENTS = [doc for doc in sorted((ROOT / "design").rglob("*.md")) if mermaid_blocks(doc)]
 
-pytestmark = [pytest.mark.slow, pytest.mark.req("P5.DES.MERMAID")]
+pytestmark = [pytest.mark.slow, pytest.mark.req("P5.DESIGN.MERMAID")]
 
 
 @pytest.fixture(scope="module")
