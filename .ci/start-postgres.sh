@@ -7,6 +7,10 @@ set -euo pipefail
 
 ROLE=exam_ci
 PASSWORD=exam_ci
+# The portal's role (EXAM_PORTAL_DB_USER): it logs in, and row-level security
+# applies to it; the migrations grant it what the portal reads.
+PORTAL_ROLE=exam_app
+PORTAL_PASSWORD=exam_app
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1; then
     apt-get update -qq >&2
@@ -34,6 +38,14 @@ BEGIN
     END IF;
 END
 \$\$;
+DO \$\$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PORTAL_ROLE') THEN
+        CREATE ROLE $PORTAL_ROLE LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+END
+\$\$;
+ALTER ROLE $PORTAL_ROLE PASSWORD '$PORTAL_PASSWORD';
 SELECT 'CREATE DATABASE $ROLE OWNER $ROLE'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$ROLE')
 \gexec

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -44,7 +43,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+import harness
+from harness import Samples
+
+ROOT = harness.ROOT
 SAMPLE = ROOT / "fixtures" / "sample-04-json.json"
 DEFAULT_PGDATA = ROOT / "benchmarks" / ".data" / "pgdata"
 BENCH_DATABASE = "bench"
@@ -55,35 +57,13 @@ LISTENING = re.compile(r"API listening at http://([\d.]+):(\d+)/api/")
 
 
 @dataclass(frozen=True)
-class Latencies:
-    """Request latencies in milliseconds."""
-
-    samples: list[float]
-
-    @property
-    def median(self) -> float:
-        """The median latency."""
-        return statistics.median(self.samples)
-
-    @property
-    def best(self) -> float:
-        """The fastest request."""
-        return min(self.samples)
-
-    @property
-    def p95(self) -> float:
-        """The 95th percentile."""
-        return statistics.quantiles(self.samples, n=20)[-1]
-
-
-@dataclass(frozen=True)
 class Throughput:
     """Requests completed by concurrent clients in a time window."""
 
     clients: int
     requests: int
     seconds: float
-    latencies: Latencies
+    latencies: Samples
 
     @property
     def per_second(self) -> float:
@@ -96,11 +76,11 @@ class Results:
     """Everything the benchmark measured."""
 
     post_elements: int
-    post: Latencies
+    post: Samples
     post_queries_one: int
     post_queries_fifty: int
     entries: int
-    listing: Latencies
+    listing: Samples
     list_queries_small: int
     list_queries_full: int
     detail: Throughput
@@ -151,13 +131,7 @@ class Results:
                 "",
             ),
         ]
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines = [
-            " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            for row in rows
-        ]
-        lines.insert(1, "-+-".join("-" * width for width in widths))
-        return "\n".join(line.rstrip() for line in lines)
+        return harness.table(rows)
 
 
 class Server:
@@ -231,7 +205,7 @@ def prepare_database(database_url: str | None, pgdata: Path) -> tuple[str, Any]:
     server = start_embedded(pgdata)
     import psycopg2
 
-    admin = psycopg2.connect(server.uri)
+    admin = psycopg2.connect(host=str(server.socket_dir), user="postgres", dbname="postgres")
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE])
@@ -276,7 +250,7 @@ def count_queries(method: str, path: str, body: object = None) -> int:
 
 def store_entries(count: int, sample: dict[str, Any]) -> list[str]:
     """Store ``count`` entries through the service, in chunks; return their ids."""
-    from exam.api.services import NewElement, create_elements
+    from exam.api.services import NewElement, element_create
     from exam.elements import summarize_element
 
     rows = next(iter(sample.values()))["data"]
@@ -286,11 +260,11 @@ def store_entries(count: int, sample: dict[str, Any]) -> list[str]:
             NewElement(summarize_element(str(n), {"id": element_id, "data": rows}), rows)
             for n, element_id in enumerate(ids[start : start + 1000])
         ]
-        create_elements(elements=chunk)
+        element_create(elements=chunk)
     return ids
 
 
-def measure_posts(server: Server, sample: dict[str, Any], posts: int) -> Latencies:
+def measure_posts(server: Server, sample: dict[str, Any], posts: int) -> Samples:
     """POST the sample ``posts`` times on one connection, new ids each time."""
     connection = server.connection()
     samples = []
@@ -300,10 +274,10 @@ def measure_posts(server: Server, sample: dict[str, Any], posts: int) -> Latenci
         assert code == 201, code
         samples.append(elapsed)
     connection.close()
-    return Latencies(samples)
+    return Samples(samples)
 
 
-def measure_list(server: Server, requests: int) -> Latencies:
+def measure_list(server: Server, requests: int) -> Samples:
     """GET the first page ``requests`` times on one connection (after one warm-up)."""
     connection = server.connection()
     request(connection, "GET", LIST_PATH)
@@ -313,7 +287,7 @@ def measure_list(server: Server, requests: int) -> Latencies:
         assert code == 200, code
         samples.append(elapsed)
     connection.close()
-    return Latencies(samples)
+    return Samples(samples)
 
 
 def measure_detail(
@@ -346,7 +320,7 @@ def measure_detail(
         thread.join()
     elapsed = time.perf_counter() - began
     flat = [value for client_samples in samples for value in client_samples]
-    return Throughput(clients, len(flat), elapsed, Latencies(flat))
+    return Throughput(clients, len(flat), elapsed, Samples(flat))
 
 
 def run(args: argparse.Namespace) -> Results:

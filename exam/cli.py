@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,8 +26,10 @@ Handler = Callable[[argparse.Namespace], bool]
 #: Commands that only read files and print: a closed output pipe ends them quietly.
 PRINTING_COMMANDS = frozenset({"ls", "csv", "dicom", "study", "evenodd", "elements"})
 #: The pipeline's processes log JSON lines for machines, whatever the options.
-JSON_LOG_COMMANDS = frozenset({"worker", "relay", "sweeper", "stack"})
-T = TypeVar("T", int, float)
+JSON_LOG_COMMANDS = frozenset({"worker", "relay", "sweeper", "stack", "dimse"})
+T = TypeVar("T", int, float, str)
+#: What an AE title may not hold (PS3.5 6.2, VR AE): a backslash or a control character.
+AE_TITLE_FORBIDDEN = re.compile(r"[\\\x00-\x1f\x7f]")
 
 
 def cmd_ls(args: argparse.Namespace) -> bool:
@@ -150,7 +153,7 @@ def cmd_createuser(args: argparse.Namespace) -> bool:
     if not password:
         logger.error("an empty password is not allowed (set EXAM_PASSWORD or type one)")
         return False
-    create_user(args.name, password, staff=args.staff)
+    create_user(args.name, password, staff=args.staff, ae_title=args.ae_title)
     return True
 
 
@@ -198,7 +201,26 @@ def cmd_stack(args: argparse.Namespace) -> bool:
             concurrency=args.concurrency,
             log_file=args.log_file,
             verbose=args.verbose,
+            dimse=args.dimse,
+            dimse_port=args.dimse_port,
         )
+    )
+
+
+def cmd_dimse(args: argparse.Namespace) -> bool:
+    """Run the DIMSE gateway: C-STORE into the pipeline, C-ECHO (Part 5)."""
+    from exam.pipeline.commands import GatewayOptions, run_dimse
+
+    return run_dimse(GatewayOptions(ae_title=args.ae_title, host=args.host, port=args.port))
+
+
+def ae_title(text: str) -> str:
+    """Argument type: a DICOM AE title (PS3.5: up to 16 characters, spaces around not counted)."""
+    return _argument(
+        text,
+        str.strip,
+        lambda title: 0 < len(title) <= 16 and not AE_TITLE_FORBIDDEN.search(title),
+        "an AE title: 1 to 16 characters, no backslash or control character",
     )
 
 
@@ -312,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     createuser.add_argument("name", help="the account's user name")
     createuser.add_argument("--staff", action="store_true", help="may see every user's jobs")
+    createuser.add_argument(
+        "--ae-title",
+        type=ae_title,
+        default=None,
+        metavar="AE",
+        help="a calling AE title whose C-STOREs the DIMSE gateway stores for this account",
+    )
 
     token = add("token", cmd_token, "print an account's API token")
     token.add_argument("name", help="the account's user name")
@@ -333,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("sweeper", cmd_sweeper, "sweep once: requeue stuck jobs, delete orphaned objects")
 
+    dimse = add("dimse", cmd_dimse, "run the DIMSE gateway: C-STORE into the pipeline, C-ECHO")
+    dimse.add_argument(
+        "--ae-title", type=ae_title, default="EXAM", help="the gateway's AE title (default EXAM)"
+    )
+    dimse.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    dimse.add_argument(
+        "--port", type=port_number, default=11112, help="port, 0 for any free one (default 11112)"
+    )
+
     stack = add(
         "stack", cmd_stack, "run the whole pipeline here: database, broker, web, relay, workers"
     )
@@ -345,6 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stack.add_argument(
         "--concurrency", type=positive_int, default=1, help="pool processes per worker (default 1)"
+    )
+    stack.add_argument("--dimse", action="store_true", help="run the DIMSE gateway too")
+    stack.add_argument(
+        "--dimse-port",
+        type=port_number,
+        default=11112,
+        help="the DIMSE gateway's port (default 11112)",
     )
 
     return parser

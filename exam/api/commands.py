@@ -212,6 +212,9 @@ def database() -> Iterator[None]:
     finally:
         # gunicorn's workers are forked inside this block and leave through it.
         if server is not None and os.getpid() == owner_pid:
+            # No connection may outlive the server it talks to: the next
+            # command in this process (the demo's next step) starts it anew.
+            connections.close_all()
             server.stop()
 
 

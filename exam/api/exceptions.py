@@ -124,8 +124,20 @@ def api_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Respons
             error_body("Invalid input.", _as_mapping(exc.detail)), status=exc.status_code
         )
     if isinstance(exc, drf_exceptions.APIException):
-        return Response(error_body(str(exc.detail)), status=exc.status_code)
+        return Response(error_body(str(exc.detail)), status=exc.status_code, headers=_headers(exc))
     return None
+
+
+def _headers(exc: drf_exceptions.APIException) -> dict[str, str]:
+    """The headers DRF's own handler would send: a 401 names its scheme, a 429 when to retry."""
+    headers = {}
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = str(auth_header)
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
+    return headers
 
 
 def _as_mapping(detail: Any) -> dict[str, Any]:

@@ -46,6 +46,8 @@ logger = get_logger(__name__)
 REQUEST_ID_HEADER = "X-Request-ID"
 #: An incoming request ID is kept only when it matches this (no spaces, no line breaks).
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
+#: Paths logged as sent (the rest by their route's pattern: see _loggable_path).
+FULL_PATH_LOGGED = ("/api/elements/", "/api/schema/", "/api/docs/", "/static/")
 #: Bodies the views read as a stream, chunk by chunk: DICOM files of any size.
 STREAMED_MEDIA_TYPES = frozenset({"application/dicom", "multipart/related"})
 _ERROR_ATTRIBUTE = "_exam_unhandled_exception"
@@ -129,7 +131,7 @@ class RequestLogMiddleware:
             "host=%r body=%s response=%s",
             request_id,
             request.method,
-            request.get_full_path(),
+            _loggable_path(request),
             code,
             duration * 1000,
             _size(response),
@@ -150,6 +152,19 @@ class RequestLogMiddleware:
                 "correlation_id": request_id,
             },
         )
+
+
+def _loggable_path(request: HttpRequest) -> str:
+    """The path and query as sent for Part 4's API; elsewhere the route's pattern only.
+
+    Part 4's paths and queries hold element ids and device names.  Part 5's
+    hold UIDs (DICOMweb paths) and patient IDs (QIDO queries), which no log
+    may show, so their requests are logged by the pattern they matched.
+    """
+    if request.path.startswith(FULL_PATH_LOGGED):
+        return request.get_full_path()
+    match = request.resolver_match
+    return f"/{match.route}" if match is not None else "<unrouted>"
 
 
 def _request_id(incoming: str | None) -> str:

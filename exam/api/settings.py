@@ -200,8 +200,9 @@ EXAM_SIZE_CLASSES = {
 }
 #: Messages a queue may hold before the relay holds further jobs in the outbox.
 EXAM_QUEUE_DEPTH_LIMIT = env_int("EXAM_QUEUE_DEPTH_LIMIT", 10_000)
-#: A claimed attempt's lease: longer than the hard time limit, so a live task never loses it.
-EXAM_LEASE_SECONDS = env_int("EXAM_LEASE_SECONDS", 330)
+#: A claimed attempt's lease, renewed every third of it while the task runs: how long a job
+#: whose worker died with nobody to end its lease waits before the sweeper requeues it.
+EXAM_LEASE_SECONDS = env_int("EXAM_LEASE_SECONDS", 60)
 #: Claims of one job before it is quarantined as poison.
 EXAM_MAX_ATTEMPTS = env_int("EXAM_MAX_ATTEMPTS", 5)
 #: Backoff of transient failures: base * 2**(attempt-1), capped.
@@ -252,3 +253,74 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "s"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Part 5: the web portal (exam.portal) ---------------------------------------
+
+INSTALLED_APPS += ["django.contrib.sessions", "django_htmx", "axes", "exam.portal"]
+MIDDLEWARE += [
+    # Right after SecurityMiddleware: the portal's assets, htmx (shipped by
+    # django-htmx) and Swagger UI's, from the installed apps (no CDN, no collectstatic).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out log-in.
+    "axes.middleware.AxesMiddleware",
+]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append(  # type: ignore[index]
+    "django.contrib.auth.context_processors.auth"
+)
+WHITENOISE_USE_FINDERS = True
+
+#: The portal's reads run as this role (no BYPASSRLS) through the "portal" alias,
+#: on the default alias's database (exam.portal.backend); the migrations, workers,
+#: relay and sweeper use the default alias, the tables' owner.
+EXAM_PORTAL_DB_USER = env_str("EXAM_PORTAL_DB_USER", "exam_app")
+EXAM_PORTAL_DB_PASSWORD = env_str("EXAM_PORTAL_DB_PASSWORD")
+DATABASES["portal"] = {
+    "ENGINE": "exam.portal.backend",
+    "NAME": DATABASES["default"]["NAME"],
+    "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+    "CONN_HEALTH_CHECKS": True,
+}
+
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:jobs"
+LOGOUT_REDIRECT_URL = "portal:login"
+#: Sessions end after 15 minutes without a request (HIPAA's automatic log-off).
+SESSION_COOKIE_AGE = env_int("EXAM_PORTAL_IDLE_SECONDS", 15 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+# Cookies travel over HTTPS only unless debugging; the CSRF token is read from
+# the page, so no script needs the cookie.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+
+#: Log-in throttling (django-axes): this many failures for one user name from
+#: one address lock it out for EXAM_PORTAL_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("EXAM_PORTAL_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = env_int("EXAM_PORTAL_LOCKOUT_MINUTES", 15) / 60  # in hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked.html"
+
+#: An event stream ends after this long and the browser reconnects: under
+#: gunicorn's gthread workers each open stream holds a thread.
+EXAM_PORTAL_STREAM_SECONDS = env_int("EXAM_PORTAL_STREAM_SECONDS", 300)
+#: A comment line this often keeps proxies from closing an idle stream.
+EXAM_PORTAL_KEEPALIVE_SECONDS = 15.0
+#: The browser polls this often while its event stream is down.
+EXAM_PORTAL_POLL_SECONDS = env_int("EXAM_PORTAL_POLL_SECONDS", 5)
+#: A reconnecting stream re-sends jobs finished this long before its last event,
+#: since commits are not in timestamp order.
+EXAM_PORTAL_SNAPSHOT_MARGIN_SECONDS = 30
+#: Rows of the jobs table and of the audit log.
+EXAM_PORTAL_PAGE_SIZE = 100
+#: How long the operations page waits for workers to answer Celery's inspect.
+EXAM_PORTAL_INSPECT_SECONDS = 1.0

@@ -18,3 +18,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["TEST"] = {"NAME": f"test_exam_{os.getpid()}"}
 # Hashing passwords slowly is the point in production, and only a cost in tests.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The portal's alias reaches the test database as the portal's role (exam.portal.backend).
+DATABASES["portal"]["CONN_MAX_AGE"] = 0
+DATABASES["portal"]["TEST"] = {"MIRROR": "default"}

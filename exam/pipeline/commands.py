@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from urllib.parse import quote
@@ -40,17 +41,41 @@ class StackOptions:
     concurrency: int = 1
     log_file: Path | None = None
     verbose: bool = False
+    #: Run the DIMSE gateway too (``--dimse``), on this port.
+    dimse: bool = False
+    dimse_port: int = 11112
 
 
-def create_user(name: str, password: str, *, staff: bool = False) -> bool:
-    """Create the local account ``name``, or give an existing one this password; True if new."""
+@dataclass(frozen=True)
+class GatewayOptions:
+    """What ``python -m exam dimse`` listens on, and the AE title it answers to."""
+
+    ae_title: str = "EXAM"
+    host: str = "127.0.0.1"
+    port: int = 11112
+
+
+def create_user(
+    name: str, password: str, *, staff: bool = False, ae_title: str | None = None
+) -> bool:
+    """Create the local account ``name``, or give an existing one this password; True if new.
+
+    ``staff`` makes the account staff; without it an existing account keeps
+    what it was, so resetting a password never takes staff rights away.
+    ``ae_title`` is a calling AE title whose C-STOREs the DIMSE gateway
+    stores for this account (taken from the account that had it, if any).
+    """
     with services():
         from django.contrib.auth.models import User
 
+        from exam.pipeline.models import AeTitle
+
         user, created = User.objects.get_or_create(username=name)
         user.set_password(password)
-        user.is_staff = staff
+        user.is_staff = user.is_staff or staff
         user.save()
+        if ae_title is not None:
+            AeTitle.objects.update_or_create(title=ae_title, defaults={"owner": user})
     logger.info("account %s %s", "created" if created else "updated", user.pk)
     return created
 
@@ -82,7 +107,11 @@ def run_worker(*, queues: str, concurrency: int, name: str | None) -> bool:
 
         # Pool processes fork from here: none may inherit this connection.
         connections.close_all()
+        # stdout carries JSON lines only: no banner (--quiet), and Celery's
+        # shutdown notices, printed to sys.__stdout__, go to stderr.
+        sys.__stdout__ = sys.__stderr__  # type: ignore[misc]
         argv = [
+            "--quiet",
             "worker",
             "--queues",
             queues,
@@ -110,6 +139,26 @@ def run_relay(*, interval: float, sweep_every: float) -> bool:
     return True
 
 
+def run_dimse(options: GatewayOptions) -> bool:
+    """Run the DIMSE gateway (C-STORE and C-ECHO SCP) until SIGTERM/SIGINT."""
+    with services():
+        from exam.pipeline import dimse
+
+        server = dimse.start(ae_title=options.ae_title, host=options.host, port=options.port)
+        logger.info(
+            "DIMSE gateway %s listening on %s port %d",
+            options.ae_title,
+            *server.server_address[:2],
+            extra={"event": "dimse.listening"},
+        )
+        stop = threading.Event()
+        with _stopping_on_signals(stop):
+            while not stop.wait(0.5):
+                pass
+        server.shutdown()
+    return True
+
+
 def run_sweep() -> bool:
     """Sweep once: requeue stuck jobs, delete orphaned objects; print what was done."""
     with services(broker=True):
@@ -123,9 +172,37 @@ def run_sweep() -> bool:
 
 
 def run_stack(options: StackOptions) -> bool:
-    """Start the database, broker, web server, relay and workers; stop them all on Ctrl-C."""
-    with services(broker=True) as environment:
-        children = _start_children(options, environment)
+    """Start the database, broker, web server, relay and workers; stop them all on Ctrl-C.
+
+    The web server's address is taken here first (port 0: any free port) and
+    its URL printed on stderr -- stdout carries the processes' JSON lines.
+    """
+    try:
+        holder = _reserve(options.host, options.port)
+    except OSError as error:
+        logger.error(
+            "cannot listen on %s port %d: %s",
+            options.host,
+            options.port,
+            error.strerror,
+            extra={"event": "stack.address_unavailable"},
+        )
+        return False
+    with (
+        holder,
+        services(broker=True) as environment,
+        # Each process writes its metrics here; the web processes' /metrics adds them up.
+        tempfile.TemporaryDirectory(prefix="exam-metrics-") as metrics,
+    ):
+        port = holder.getsockname()[1]
+        environment = {**environment, "PROMETHEUS_MULTIPROC_DIR": metrics}
+        children = _start_children(replace(options, port=port), environment)
+        print(  # noqa: T201 - for the person who started the stack
+            f"the stack's API: http://{options.host}:{port}/api/, its portal: "
+            f"http://{options.host}:{port}/ (Ctrl-C stops the stack)",
+            file=sys.stderr,
+            flush=True,
+        )
         stop = threading.Event()
         with _stopping_on_signals(stop):
             failed = _supervise(children, stop)
@@ -170,15 +247,27 @@ def services(*, broker: bool = False) -> Iterator[dict[str, str]]:
                 embedded.stop()
 
 
+def _reserve(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, not listening, held for the web server.
+
+    Bound with ``SO_REUSEADDR`` as gunicorn binds, it lets gunicorn listen on
+    the port and keeps every other program off it meanwhile, so the port
+    chosen for 0 is still free when gunicorn binds it.
+    """
+    holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind((host, port))
+    except OSError:
+        holder.close()
+        raise
+    return holder
+
+
 def _start_children(
     options: StackOptions, environment: dict[str, str]
 ) -> dict[str, subprocess.Popen[bytes]]:
-    # Each process writes its metrics here; the web processes' /metrics adds them up.
-    env = {
-        **os.environ,
-        **environment,
-        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="exam-metrics-"),
-    }
+    env = {**os.environ, **environment}
     shared = [
         *(["--log-file", str(options.log_file)] if options.log_file else []),
         *(["--verbose"] if options.verbose else []),
@@ -197,6 +286,9 @@ def _start_children(
         ],
         "relay": [*exam, "relay", *shared],
     }
+    if options.dimse:
+        port = ["--host", options.host, "--port", str(options.dimse_port)]
+        commands["dimse"] = [*exam, "dimse", *port, *shared]
     for number in range(1, options.workers + 1):
         commands[f"worker{number}"] = [
             *exam,

@@ -80,7 +80,10 @@ def _run(files: list[Path]) -> list[DemoJob]:
         worker = subprocess.Popen(
             [sys.executable, "-m", "exam", "worker", "--concurrency", "2", "--name", "demo@%h"],
             env={**os.environ, **environment},
+            # Its JSON log lines and Celery's shutdown notice are for machines;
+            # the demo prints each job's outcome instead.
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         stop = threading.Event()
         relaying = threading.Thread(target=relay.run, args=(stop,), kwargs={"interval": 0.1})

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from exam.logs import get_logger
 from exam.pipeline import faults
+from exam.pipeline.dicomweb.header import header_fields
 from exam.pipeline.models import AuditEvent, Instance, Job, Outbox, SizeClass
 from exam.pipeline.processing import HeaderFacts, inspect
 from exam.pipeline.storage import STORAGE_ERRORS
@@ -47,6 +48,14 @@ logger = get_logger(__name__)
 CHUNK_BYTES = 1 << 20
 #: Advisory-lock namespace of the upload slots (pg_try_advisory_lock(namespace, slot)).
 UPLOAD_SLOTS_LOCK = 0x45584D01
+
+
+class Readable(Protocol):
+    """What ingest reads a file from: ``read(n)`` returns up to n bytes, ``b""`` at the end."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes."""
+        ...  # pragma: no cover - a protocol
 
 
 class TooLarge(Exception):
@@ -61,6 +70,14 @@ class Duplicate(Exception):
             "An instance with this SOP Instance UID and different content is already stored."
         )
         self.existing = existing
+
+
+class StudyMismatch(Exception):
+    """The file belongs to another study than the one the request named."""
+
+    def __init__(self, facts: HeaderFacts) -> None:
+        super().__init__("The instance belongs to another study than the one named.")
+        self.facts = facts
 
 
 class Busy(Exception):
@@ -82,13 +99,16 @@ class Ingested:
 def ingest(
     *,
     owner: User,
-    stream: BinaryIO,
+    stream: Readable,
     declared_length: int | None,
     filename: str = "",
     correlation_id: str,
     client_address: str = "",
+    study_instance_uid: str | None = None,
 ) -> Ingested:
     """Store one DICOM file read from ``stream`` and queue its job.
+
+    ``study_instance_uid``, when given, is the only study the file may belong to.
 
     Raises
     ------
@@ -99,6 +119,8 @@ def ingest(
         Not DICOM, unreadable, missing UIDs, or not decodable by the workers.
     Duplicate
         Same SOP Instance UID, different bytes.
+    StudyMismatch
+        The file's study is not ``study_instance_uid``.
     Unavailable
         Storage or the database failed; nothing was committed.
     """
@@ -107,6 +129,8 @@ def ingest(
         raise TooLarge(f"The body is larger than the limit of {limit} bytes.")
     with _spooled(stream, limit) as (path, sha256, size):
         facts = inspect(path)
+        if study_instance_uid is not None and facts.study_instance_uid != study_instance_uid:
+            raise StudyMismatch(facts)
         queue = size_class(facts)
         existing = _existing(owner, facts, sha256)
         if existing is not None:
@@ -133,6 +157,7 @@ def ingest(
                 columns=facts.columns,
                 frames=facts.frames,
                 size_class=queue,
+                **header_fields(facts.header),
             )
             job = Job.objects.create(
                 instance=instance,
@@ -214,7 +239,7 @@ def upload_slot() -> Iterator[None]:
 
 
 @contextmanager
-def _spooled(stream: BinaryIO, limit: int) -> Iterator[tuple[Path, str, int]]:
+def _spooled(stream: Readable, limit: int) -> Iterator[tuple[Path, str, int]]:
     digest = hashlib.sha256()
     size = 0
     with ExitStack() as stack:

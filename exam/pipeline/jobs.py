@@ -16,10 +16,11 @@ keeps crashing its worker) is quarantined at the next claim.
 from __future__ import annotations
 
 import datetime
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from exam.logs import get_logger
@@ -161,6 +162,73 @@ def retry_later(held: Claim, *, code: str, message: str) -> bool:
         )
     _log(job, "job.retrying", error_code=code, delay_s=delay)
     return True
+
+
+def rerun(job_id: int) -> bool:
+    """Queue a failed job again for its next attempt (a user's retry); False when it cannot be.
+
+    Only a ``failed`` job with attempts left is queued again: the attempt
+    counter goes on from where it stopped (it is the fencing token), and the
+    outbox publishes the job as it does a retry.
+    """
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.state != JobState.FAILED or job.attempt >= settings.EXAM_MAX_ATTEMPTS:
+            return False
+        job.state = JobState.QUEUED
+        job.error_code = job.error = ""
+        job.finished_at = None
+        job.save()
+        Outbox.objects.create(job=job, queue=job.queue, not_before=timezone.now())
+    _log(job, "job.rerun")
+    return True
+
+
+def renew_lease(held: Claim) -> bool:
+    """Extend the lease of ``held`` by ``EXAM_LEASE_SECONDS`` from now; False when fenced off.
+
+    A running attempt renews its lease every third of it (:class:`LeaseKeeper`),
+    so the lease can be short: a worker that dies with its whole process
+    group, leaving nobody to end the lease, holds its job for at most one
+    lease before the sweeper hands it to another.
+    """
+    lease = datetime.timedelta(seconds=settings.EXAM_LEASE_SECONDS)
+    return bool(
+        Job.objects.filter(pk=held.job_id, attempt=held.attempt, state=JobState.RUNNING).update(
+            lease_expires_at=timezone.now() + lease
+        )
+    )
+
+
+class LeaseKeeper:
+    """Renews an attempt's lease from a thread of its own while the attempt runs."""
+
+    def __init__(self, held: Claim) -> None:
+        self.held = held
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._renew, name=f"lease-{held.job_id}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _renew(self) -> None:
+        try:
+            while not self.stop.wait(settings.EXAM_LEASE_SECONDS / 3) and renew_lease(self.held):
+                pass
+        except DatabaseError:
+            # The attempt goes on; if the database stays away its lease lapses
+            # and the sweeper gives the job to another worker, as for a crash.
+            logger.warning(
+                "lease renewal failed",
+                extra={"event": "lease.renewal_failed", "job_id": self.held.job_id},
+            )
+        finally:
+            connection.close()
 
 
 def expire_lease(job_id: int, *, lease_owner: str) -> bool:

@@ -65,6 +65,12 @@ class Instance(models.Model):
     patient_id = models.CharField(max_length=64, blank=True)
     modality = models.CharField(max_length=16, blank=True)
     study_date = models.DateField(null=True)
+    accession_number = models.CharField(max_length=16, blank=True)
+    series_number = models.IntegerField(null=True)
+    instance_number = models.IntegerField(null=True)
+    header = models.JSONField(
+        default=dict, help_text="The header as DICOM JSON, bulk data left out (DICOMweb)."
+    )
     rows = models.IntegerField()
     columns = models.IntegerField()
     frames = models.IntegerField()
@@ -77,6 +83,21 @@ class Instance(models.Model):
                 fields=["owner", "sop_instance_uid"], name="instance_owner_sop_unique"
             ),
         ]
+        indexes: ClassVar[list[models.Index]] = [
+            # DICOMweb's searches: by study, patient or date, always within one owner.
+            models.Index(fields=["owner", "study_instance_uid"], name="instance_owner_study"),
+            models.Index(fields=["owner", "patient_id"], name="instance_owner_patient"),
+            models.Index(fields=["owner", "study_date"], name="instance_owner_date"),
+        ]
+
+
+class AeTitle(models.Model):
+    """A calling AE title the DIMSE gateway accepts, and the account its instances belong to."""
+
+    title = models.CharField(max_length=16, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ae_titles"
+    )
 
 
 class Job(models.Model):

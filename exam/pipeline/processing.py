@@ -29,6 +29,7 @@ from pydicom.pixels.utils import iter_pixels
 from pydicom.valuerep import DA
 
 from exam.dicom_io import DicomReadError, read_header
+from exam.logs import escape_controls
 from exam.records import StudyRecord
 
 #: Histogram bins over the instance's value range.
@@ -43,7 +44,7 @@ class InstanceRefused(Exception):
     """A file the pipeline will not take; ``reason`` says why, ``code`` classifies it.
 
     Codes: ``not_dicom``, ``unreadable``, ``missing_uid``, ``invalid_uid``,
-    ``undecodable``.
+    ``undecodable``, ``no_pixels``.
     """
 
     def __init__(self, code: str, reason: str) -> None:
@@ -54,7 +55,10 @@ class InstanceRefused(Exception):
 
 @dataclass(frozen=True)
 class HeaderFacts:
-    """What ingest needs from a header: identity, display fields and decoded size."""
+    """What ingest needs from a header: identity, display fields and decoded size.
+
+    ``header`` is the header itself (no pixel data), for what DICOMweb stores of it.
+    """
 
     sop_instance_uid: str
     sop_class_uid: str
@@ -68,6 +72,7 @@ class HeaderFacts:
     columns: int
     frames: int
     decoded_bytes: int
+    header: Dataset
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,9 @@ def inspect(path: Path) -> HeaderFacts:
     InstanceRefused
         ``not_dicom`` (no DICM prefix), ``unreadable`` (truncated, malformed),
         ``missing_uid`` (a required UID absent or empty), ``invalid_uid`` (one
-        that is not digits and dots, or longer than 64), ``undecodable`` (no
-        pixel data, or a transfer syntax no installed decoder handles).
+        that is not digits and dots, or longer than 64), ``undecodable`` (a
+        transfer syntax no installed decoder handles), ``no_pixels`` (no
+        pixel data: not an image).
     """
     try:
         header = read_header(path)
@@ -122,11 +128,11 @@ def inspect(path: Path) -> HeaderFacts:
             "invalid_uid", f"not a UID (at most 64 digits and dots): {', '.join(invalid)}"
         )
     syntax = header.file_meta.get("TransferSyntaxUID")
-    if syntax is None or not _decodable(str(syntax)):
+    if syntax is None or not decodable(str(syntax)):
         name = getattr(syntax, "name", None) or str(syntax)
         raise InstanceRefused("undecodable", f"no decoder here for transfer syntax {name}")
     if "Rows" not in header or "Columns" not in header or "BitsAllocated" not in header:
-        raise InstanceRefused("undecodable", "the header describes no pixel data")
+        raise InstanceRefused("no_pixels", "the header describes no pixel data")
     frames = int(header.get("NumberOfFrames") or 1)
     samples = int(header.get("SamplesPerPixel") or 1)
     decoded = header.Rows * header.Columns * frames * samples * max(header.BitsAllocated // 8, 1)
@@ -136,13 +142,15 @@ def inspect(path: Path) -> HeaderFacts:
         study_instance_uid=str(header.StudyInstanceUID),
         series_instance_uid=str(header.SeriesInstanceUID),
         transfer_syntax_uid=str(syntax),
-        patient_id=str(header.get("PatientID", "")),
-        modality=str(header.get("Modality", "")),
+        # Control characters, escaped: PostgreSQL takes no NUL, a terminal no ESC.
+        patient_id=escape_controls(str(header.get("PatientID", ""))),
+        modality=escape_controls(str(header.get("Modality", ""))),
         study_date=_date(header),
         rows=int(header.Rows),
         columns=int(header.Columns),
         frames=frames,
         decoded_bytes=decoded,
+        header=header,
     )
 
 
@@ -151,11 +159,16 @@ def analyse(path: Path) -> Analysis:
 
     Raises
     ------
-    ValueError, NotImplementedError, RuntimeError
-        When the pixel data cannot be decoded (pydicom's and its plugins'
-        errors): a permanent failure of the job.
+    InstanceRefused
+        A permanent failure of the job: ``undecodable`` when the pixel data
+        cannot be decoded, ``unreadable`` when the header does not hold a
+        study record (no usable Patient ID).
     """
-    header = read_header(path)
+    try:
+        header = read_header(path)
+        record = _record(path)
+    except DicomReadError as error:
+        raise InstanceRefused("unreadable", str(error).removeprefix(f"{path}: ")) from None
     stats: list[FrameStats] = []
     low, high = np.inf, -np.inf
     for frame in _frames(path, header):
@@ -165,8 +178,6 @@ def analyse(path: Path) -> Analysis:
             )
         )
         low, high = min(low, stats[-1].min), max(high, stats[-1].max)
-    if not stats:
-        raise ValueError("the pixel data holds no frame")
     edges = np.linspace(low, high if high > low else low + 1, HISTOGRAM_BINS + 1)
     counts = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
     middle = len(stats) // 2
@@ -181,13 +192,20 @@ def analyse(path: Path) -> Analysis:
         bin_edges=[float(edge) for edge in edges],
         counts=[int(count) for count in counts],
         png=preview,
-        record=_record(path),
+        record=record,
     )
 
 
 def _frames(path: Path, header: Dataset) -> Iterator[npt.NDArray[np.float64]]:
-    for frame in iter_pixels(path):
-        yield apply_rescale(frame, header).astype(np.float64)
+    try:
+        for frame in iter_pixels(path):
+            yield apply_rescale(frame, header).astype(np.float64)
+    except (ValueError, NotImplementedError, RuntimeError):
+        # pydicom's message lists each plugin's internals; the owner gets plain words.
+        syntax = header.file_meta.TransferSyntaxUID
+        raise InstanceRefused(
+            "undecodable", f"the pixel data could not be decoded as {syntax.name}"
+        ) from None
 
 
 def _png(frame: npt.NDArray[np.float64], header: Dataset, stats: FrameStats) -> bytes:
@@ -217,7 +235,8 @@ def _record(path: Path) -> dict[str, str]:
     return {"text": str(record)}
 
 
-def _decodable(syntax: str) -> bool:
+def decodable(syntax: str) -> bool:
+    """Whether an installed pixel decoder handles the transfer syntax ``syntax``."""
     try:
         return bool(get_decoder(syntax).is_available)
     except (NotImplementedError, ValueError):

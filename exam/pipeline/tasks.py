@@ -5,8 +5,9 @@ claim the attempt, read the original, compute, write the preview under a key
 holding the attempt, then finish fenced by the attempt.  Errors are sorted
 into three kinds:
 
-* permanent (the pixels cannot be decoded, values are bad): the job fails
-  at once with an error code;
+* permanent (the pixels cannot be decoded, the header holds no study
+  record): the job fails at once with the error code and reason of
+  :class:`~exam.pipeline.processing.InstanceRefused`;
 * transient (the database or storage is unavailable, the soft time limit):
   the job waits in ``retrying`` and the outbox republishes it after a backoff
   (never ``self.retry()``, which would publish a new message and reset the
@@ -14,9 +15,10 @@ into three kinds:
   consumers);
 * the worker process itself dies (a crash, the OOM killer, a hard time
   limit): :class:`JobRequest`, in the worker's main process, ends the dead
-  child's lease at once, and the message (acked late, rejected on worker
-  loss) is delivered again to claim the next attempt.  Five claims without
-  a finish quarantine the job.
+  child's lease at once.  After a crash the message (acked late, rejected
+  on worker loss) is delivered again to claim the next attempt; at the hard
+  time limit Celery acknowledges it, and the sweeper publishes the job
+  again.  Five claims without a finish quarantine the job.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from django.utils import timezone
 
 from exam.logs import get_logger
 from exam.pipeline import faults, jobs, metrics
-from exam.pipeline.processing import analyse
+from exam.pipeline.processing import InstanceRefused, analyse
 from exam.pipeline.storage import STORAGE_ERRORS
 
 logger = get_logger(__name__)
@@ -47,6 +49,8 @@ app = Celery("exam")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 TASK_NAME = "exam.pipeline.process_job"
+#: Storage or the database unavailable: the attempt is retried after a backoff.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (*STORAGE_ERRORS, DatabaseError)
 
 
 class JobRequest(Request):  # type: ignore[misc]
@@ -82,11 +86,10 @@ def process_job(self: Any, job_id: int) -> None:
 def run_job(job_id: int, *, lease_owner: str) -> str:
     """Claim and run one attempt of a job; return the outcome (for logs and metrics)."""
     started = time.monotonic()
-    try:
-        held = jobs.claim(job_id, lease_owner=lease_owner)
-    except DatabaseError:
-        # Not even claimed: the message is requeued by the exception below.
-        raise
+    # A DatabaseError here fails the task before anything is claimed.  Celery
+    # acknowledges a failed task's message, so the job waits, queued, until
+    # the sweeper finds its message stale and publishes it again.
+    held = jobs.claim(job_id, lease_owner=lease_owner)
     if held is None:
         metrics.TASKS.labels(outcome="skipped").inc()
         return "skipped"
@@ -112,6 +115,11 @@ def run_job(job_id: int, *, lease_owner: str) -> str:
 
 
 def _attempt(held: jobs.Claim) -> str:
+    with jobs.LeaseKeeper(held):
+        return _compute(held)
+
+
+def _compute(held: jobs.Claim) -> str:
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder, "original.dcm")
@@ -120,11 +128,9 @@ def _attempt(held: jobs.Claim) -> str:
                     copy.write(chunk)
             try:
                 analysis = analyse(path)
-            except (ValueError, NotImplementedError, RuntimeError) as error:
-                message = f"The pixel data could not be decoded: {type(error).__name__}."
-                return (
-                    "failed" if jobs.fail(held, code="undecodable", message=message) else "fenced"
-                )
+            except InstanceRefused as refused:
+                failed = jobs.fail(held, code=refused.code, message=refused.reason)
+                return "failed" if failed else "fenced"
         key = f"derived/{held.job_id}/attempt-{held.attempt}/preview.png"
         default_storage.save(key, ContentFile(analysis.png))
         faults.checkpoint("worker.stored")
@@ -137,10 +143,13 @@ def _attempt(held: jobs.Claim) -> str:
             preview_sha256=analysis.png_sha256,
         )
         return "succeeded" if finished else "fenced"
-    except (*STORAGE_ERRORS, DatabaseError, SoftTimeLimitExceeded) as error:
-        code = "timeout" if isinstance(error, SoftTimeLimitExceeded) else "unavailable"
+    except SoftTimeLimitExceeded:
+        message = "The processing ran past its time limit; retried automatically."
+        return "retrying" if jobs.retry_later(held, code="timeout", message=message) else "fenced"
+    except TRANSIENT_ERRORS as error:
         message = f"Temporarily unavailable ({type(error).__name__}); retried automatically."
-        return "retrying" if jobs.retry_later(held, code=code, message=message) else "fenced"
+        retried = jobs.retry_later(held, code="unavailable", message=message)
+        return "retrying" if retried else "fenced"
 
 
 def _lease_owner(hostname: str | None, pid: int | None) -> str:

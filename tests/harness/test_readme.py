@@ -44,7 +44,7 @@ def test_demo_runs_every_part_on_the_bundled_fixtures() -> None:
     )
     assert result.returncode == 0, result.stderr
     headings = re.findall(r"^=== (Part \d) - ", result.stdout, flags=re.MULTILINE)
-    assert sorted(set(headings)) == ["Part 1", "Part 2", "Part 3", "Part 4"]
+    assert sorted(set(headings)) == ["Part 1", "Part 2", "Part 3", "Part 4", "Part 5"]
     sample = ROOT / "fixtures" / "sample-01-csv.csv"
     assert result.stderr == (
         f"WARNING: {sample}: column 'PatientID' is a text column (first value on line 2)\n"

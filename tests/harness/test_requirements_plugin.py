@@ -29,6 +29,11 @@ def test_two():
 """
 
 
+#: The inner sessions load only the plugin under test: no Django, no browser fixtures
+#: (pytest-playwright's soft assertions refuse to nest in a session inside a session).
+ISOLATED = ("-p", "no:django", "-p", "no:playwright", "-p", "no:base_url")
+
+
 @pytest.fixture
 def run(pytester: pytest.Pytester):
     """Run an inner pytest session with the plugin and a two-requirement list."""
@@ -38,8 +43,7 @@ def run(pytester: pytest.Pytester):
     def _run(source: str, *args: str) -> pytest.RunResult:
         pytester.makepyfile(test_inner=source)
         return pytester.runpytest_inprocess(
-            "-p",
-            "no:django",
+            *ISOLATED,
             "-p",
             "tests.plugins.requirements",
             f"--requirements-file={requirements}",
@@ -119,7 +123,7 @@ def test_a_requirement_listed_twice_is_a_usage_error(pytester: pytest.Pytester) 
     requirements.write_text(REQUIREMENTS + '\n[[requirement]]\nid = "R.1"\ntext = "again"\n')
     pytester.makepyfile(test_inner="def test_x():\n    pass\n")
     result = pytester.runpytest_inprocess(
-        "-p", "no:django", "-p", "tests.plugins.requirements", f"--requirements-file={requirements}"
+        *ISOLATED, "-p", "tests.plugins.requirements", f"--requirements-file={requirements}"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*requirement R.1 is listed twice in {requirements}*"])
@@ -202,8 +206,7 @@ def run_needing_chromium(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPa
         else:
             monkeypatch.setenv("CI", ci)
         return pytester.runpytest_inprocess(
-            "-p",
-            "no:django",
+            *ISOLATED,
             "-p",
             "tests.plugins.requirements",
             f"--requirements-file={requirements}",
@@ -253,8 +256,7 @@ def run_worded(pytester: pytest.Pytester):
     def _run(source: str) -> pytest.RunResult:
         pytester.makepyfile(test_inner=source)
         return pytester.runpytest_inprocess(
-            "-p",
-            "no:django",
+            *ISOLATED,
             "-p",
             "tests.plugins.requirements",
             f"--requirements-file={requirements}",
@@ -271,10 +273,7 @@ def test_a_level_or_status_the_wording_names_but_no_test_mentions_fails_the_chec
 ) -> None:
     """Tests checking INFO for a requirement worded WARNING and 404 fail the run as drift."""
     source = (
-        "import pytest\n"
-        '@pytest.mark.req("R.1")\n'
-        "def test_logged():\n"
-        '    assert "INFO" == "INFO"\n'
+        'import pytest\n@pytest.mark.req("R.1")\ndef test_logged():\n    assert "INFO" == "INFO"\n'
     )
     result = run_worded(source)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -292,5 +291,19 @@ def test_tests_that_mention_every_named_level_and_status_pass_the_check(run_word
         '@pytest.mark.parametrize("expected", [("WARNING", 404)])\n'
         "def test_logged(expected):\n"
         "    assert expected\n"
+    )
+    assert run_worded(source).ret == pytest.ExitCode.OK
+
+
+@pytest.mark.req("H.REQ.5")
+def test_a_level_checked_in_a_helper_the_test_calls_is_no_drift(run_worded) -> None:
+    """WARNING and 404 asserted inside a module helper the test calls count as mentioned."""
+    source = (
+        "import pytest\n"
+        "def assert_logged_as_expected():\n"
+        '    assert ("WARNING", 404) == ("WARNING", 404)\n'
+        '@pytest.mark.req("R.1")\n'
+        "def test_logged():\n"
+        "    assert_logged_as_expected()\n"
     )
     assert run_worded(source).ret == pytest.ExitCode.OK

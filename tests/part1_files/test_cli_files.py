@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
+import statistics
 from pathlib import Path
 
 import pytest
 
 from exam.cli import main
-from exam.files import summarize_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,16 @@ class TestCsvCommand:
         assert main(["csv", str(folder), "vitals.csv"]) == 0
 
         captured = capsys.readouterr()
-        assert captured.out == f"{summarize_csv(folder / 'vitals.csv')}\n"
+        assert captured.out == (
+            f"File: {folder / 'vitals.csv'}\n"
+            "Delimiter: ','\n"
+            "Columns (2): id, pulse\n"
+            "Data rows: 2\n"
+            "Numeric columns (empty cells skipped; std is the sample standard deviation, n-1):\n"
+            "  column  count  empty  mean  std (n-1)\n"
+            f"  pulse       2      0    70    {statistics.stdev([60, 80]):.6g}\n"
+            "Non-numeric columns: id\n"
+        )
         assert captured.err == (
             f"WARNING: {folder / 'vitals.csv'}: column 'id' is a text column "
             "(first value on line 2)\n"
@@ -89,6 +98,19 @@ class TestCsvCommand:
 
         captured = capsys.readouterr()
         assert (captured.out, captured.err) == ("", f"ERROR: {folder / name}: {reason}\n")
+
+    @pytest.mark.req("P1.CSV.11", "H.CLI.1")
+    def test_csv_shows_only_the_error_for_blank_lines_after_the_header(
+        self, folder: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Blank lines give numpy's reader nothing to warn about: stderr holds the one error."""
+        path = folder / "blank.csv"
+        path.write_text("a,b\n\n\n\n", encoding="utf-8")
+
+        assert main(["csv", str(folder), "blank.csv"]) == 1
+
+        captured = capsys.readouterr()
+        assert (captured.out, captured.err) == ("", f"ERROR: {path}: header only, no data rows\n")
 
     @pytest.mark.req("P1.CSV.6", "H.CLI.1")
     def test_csv_shows_the_warning_for_text_among_numbers_on_stderr(

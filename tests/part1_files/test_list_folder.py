@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from exam.files import FolderListing, list_folder, scan_folder
+from exam.files import list_folder
 
 
 @pytest.fixture
@@ -161,21 +161,103 @@ class TestListFolderErrors:
             ("exam.files", logging.ERROR, f"{folder}: Input/output error")
         ]
 
+    @pytest.mark.req("P1.LS.3")
+    def test_list_folder_logs_an_error_and_returns_none_for_a_nul_byte_in_the_path(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """No folder name can hold a NUL byte: the path is refused with that reason."""
+        path = f"{tmp_path}/sc\x00ans"
 
-class TestScanFolder:
-    """Tests for scan_folder(), the raising core of list_folder()."""
+        assert list_folder(path) is None
+        assert caplog.record_tuples == [
+            ("exam.files", logging.ERROR, f"{path}: the path contains a NUL byte")
+        ]
+        assert capsys.readouterr().out == ""
 
-    @pytest.mark.req("P1.LS.2")
-    def test_scan_folder_returns_the_sorted_names_and_the_folders(self, folder: Path) -> None:
-        """The listing holds every name and tells the folders apart."""
-        assert scan_folder(folder) == FolderListing(
-            str(folder),
-            (".hidden", "A.dcm", "alpha", "b.csv", "c.json", "Zeta"),
-            frozenset({"alpha", "Zeta"}),
+
+class TestListFolderLinks:
+    """Tests for list_folder() on symbolic links that lead nowhere."""
+
+    @pytest.mark.req("P1.LS.4")
+    def test_list_folder_marks_a_dangling_link_and_lists_the_rest(
+        self, folder: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A link to a missing target is listed, marked as broken, between the other entries."""
+        (folder / "b-old").symlink_to(folder / "deleted.csv")
+
+        assert list_folder(folder) == [
+            ".hidden",
+            "A.dcm",
+            "alpha",
+            "b-old",
+            "b.csv",
+            "c.json",
+            "Zeta",
+        ]
+        assert capsys.readouterr().out == (
+            f"7 entries in {folder}\n  .hidden\n  A.dcm\n  alpha/\n  b-old (broken link)\n"
+            "  b.csv\n  c.json\n  Zeta/\n"
         )
 
-    @pytest.mark.req("P1.LS.3")
-    def test_scan_folder_raises_for_a_missing_path(self, tmp_path: Path) -> None:
-        """The core lets the operating system's error through for the caller to handle."""
-        with pytest.raises(FileNotFoundError, match="No such file or directory"):
-            scan_folder(tmp_path / "missing")
+    @pytest.mark.req("P1.LS.4")
+    def test_list_folder_marks_links_in_a_loop(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Links that lead to each other, or to themselves, are broken links, not an error."""
+        (tmp_path / "ping").symlink_to(tmp_path / "pong")
+        (tmp_path / "pong").symlink_to(tmp_path / "ping")
+        (tmp_path / "self").symlink_to(tmp_path / "self")
+        (tmp_path / "data.csv").write_text("x", encoding="utf-8")
+
+        assert list_folder(tmp_path) == ["data.csv", "ping", "pong", "self"]
+        assert capsys.readouterr().out == (
+            f"4 entries in {tmp_path}\n  data.csv\n  ping (broken link)\n"
+            "  pong (broken link)\n  self (broken link)\n"
+        )
+        assert caplog.records == []
+
+    @pytest.mark.req("P1.LS.1")
+    def test_list_folder_lists_a_link_to_a_file_as_a_file(
+        self, folder: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A working link to a file has no mark, like the file it points to."""
+        (folder / "latest.csv").symlink_to(folder / "b.csv")
+
+        list_folder(folder)
+
+        assert "\n  latest.csv\n" in capsys.readouterr().out
+
+
+class TestListFolderNames:
+    """Tests for names that hold control characters."""
+
+    @pytest.mark.req("P1.LS.5")
+    @pytest.mark.parametrize(
+        ("name", "printed"),
+        [
+            ("two\nlines.csv", "two\\nlines.csv"),
+            ("tab\there", "tab\\there"),
+            ("\x1b[31mred", "\\x1b[31mred"),
+            ("bell\x07", "bell\\x07"),
+        ],
+        ids=["line break", "tab", "terminal escape", "bell"],
+    )
+    def test_list_folder_escapes_control_characters_in_printed_names(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, printed: str
+    ) -> None:
+        """A name cannot break the listing's lines or drive a terminal; it is returned as is."""
+        (tmp_path / name).write_text("x", encoding="utf-8")
+
+        assert list_folder(tmp_path) == [name]
+        assert capsys.readouterr().out == f"1 entry in {tmp_path}\n  {printed}\n"
+
+    @pytest.mark.req("P1.LS.5")
+    def test_list_folder_escapes_control_characters_in_the_folder_path(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The count line shows the folder's path escaped too."""
+        folder = tmp_path / "new\nline"
+        folder.mkdir()
+
+        assert list_folder(folder) == []
+        assert capsys.readouterr().out == f"0 entries in {tmp_path}/new\\nline\n"

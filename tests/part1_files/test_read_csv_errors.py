@@ -7,13 +7,14 @@ logged records, the ``None`` return value and that nothing was printed.
 from __future__ import annotations
 
 import errno
+import io
 import logging
 from pathlib import Path
 
 import pytest
 
 from exam import files
-from exam.files import CsvError, read_csv, summarize_csv
+from exam.files import read_csv
 
 
 @pytest.fixture(autouse=True)
@@ -99,12 +100,48 @@ class TestFileErrors:
         assert_fails(path, f"{path}: {reason}", caplog, capsys)
 
     @pytest.mark.req("P1.CSV.9")
-    def test_summarize_csv_raises_csv_error_naming_the_file_and_the_problem(
-        self, tmp_path: Path
+    @pytest.mark.parametrize(
+        ("folder", "name"),
+        [("", "da\x00ta.csv"), ("in\x00box", "data.csv")],
+        ids=["in the file name", "in the folder"],
+    )
+    def test_read_csv_logs_an_error_and_returns_none_for_a_nul_byte_in_the_path(
+        self,
+        tmp_path: Path,
+        caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str],
+        folder: str,
+        name: str,
     ) -> None:
-        """The raising core reports the same failure as an exception."""
-        with pytest.raises(CsvError, match=r"missing\.csv: no such file$"):
-            summarize_csv(tmp_path / "missing.csv")
+        """No file name can hold a NUL byte: the path is refused with that reason."""
+        path = tmp_path / folder / name
+
+        assert_fails(path, f"{path}: the path contains a NUL byte", caplog, capsys)
+
+    @pytest.mark.req("P1.CSV.9")
+    def test_read_csv_logs_an_error_and_returns_none_when_a_read_fails(
+        self,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """A file that opens but fails while being read (a bad disk) is logged with the reason."""
+        path = write_bytes(tmp_path, b"a\n1\n")
+
+        class FailingDisk(io.RawIOBase):
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, buffer: object) -> int:
+                raise OSError(errno.EIO, "Input/output error")
+
+        def open_failing(file: object, *args: object, **kwargs: object) -> io.TextIOWrapper:
+            return io.TextIOWrapper(io.BufferedReader(FailingDisk()), encoding="utf-8")
+
+        monkeypatch.setattr(files, "open", open_failing, raising=False)
+
+        assert_fails(path, f"{path}: Input/output error", caplog, capsys)
 
 
 class TestNotACsvFile:

@@ -107,7 +107,7 @@ def test_a_method_the_list_does_not_have_answers_405(api_client: APIClient, meth
 
 
 @pytest.mark.req("P4.HTTP.1")
-@pytest.mark.parametrize("path", ["/api/elements", "/api/", "/", "/api/elements/a/b/"])
+@pytest.mark.parametrize("path", ["/api/elements", "/api/", "/nowhere/", "/api/elements/a/b/"])
 def test_an_unknown_route_answers_a_json_404(api_client: APIClient, path: str) -> None:
     """A path no route matches is a 404 with the usual JSON error body."""
     response = api_client.get(path)

@@ -36,7 +36,8 @@ from django.contrib.auth.models import User
 from kombu import Connection
 from kombu.exceptions import OperationalError
 from pydicom import dcmread
-from pydicom.uid import generate_uid
+from pydicom.encaps import encapsulate
+from pydicom.uid import JPEGBaseline8Bit, generate_uid
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "fixtures"
 SAMPLE = FIXTURES / "sample-01-dicom.dcm"
 WAIT_SECONDS = 60.0
+STOP_SECONDS = 20.0
 QUEUES = ("s", "m", "l")
 RABBITMQ_URL = os.environ.get("EXAM_TEST_RABBITMQ_URL", "").strip() or (
     "amqp://guest:guest@localhost:5672"
@@ -210,6 +212,47 @@ def copies(folder: Path, count: int, source: Path = SAMPLE) -> list[Path]:
     return paths
 
 
+def undecodable_copy(folder: Path) -> Path:
+    """A copy of the sample whose header is valid but whose JPEG Baseline fragments are no JPEG."""
+    dataset = dcmread(SAMPLE)
+    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    dataset.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    dataset.BitsAllocated = dataset.BitsStored = 8
+    dataset.HighBit = 7
+    dataset.PixelData = encapsulate([b"\xff\xd8" + bytes(range(256)) * 4])
+    dataset["PixelData"].VR = "OB"
+    path = folder / "garbage-jpeg.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+def without_patient_id(folder: Path) -> Path:
+    """A copy of the sample whose header has no Patient ID (a study record needs one)."""
+    dataset = dcmread(SAMPLE)
+    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    del dataset.PatientID
+    path = folder / "no-patient-id.dcm"
+    dataset.save_as(path, enforce_file_format=True)
+    return path
+
+
+#: Files the worker cannot process, each with the job's error code and reason.
+UNPROCESSABLE = [
+    pytest.param(
+        undecodable_copy,
+        "undecodable",
+        "the pixel data could not be decoded as JPEG Baseline (Process 1)",
+        id="undecodable-pixels",
+    ),
+    pytest.param(
+        without_patient_id,
+        "unreadable",
+        "no usable PatientID (0010,0020): patient_id must be a non-empty string, got None",
+        id="no-patient-id",
+    ),
+]
+
+
 def database_url() -> str:
     """A libpq URL of the test database, for the processes the tests start."""
     from django.db import connection
@@ -243,23 +286,42 @@ class Processes:
         env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start ``python -m exam worker`` and wait until it answers a ping."""
-        hostname = f"{name}@test"
-        arguments = ["--name", hostname, "--queues", queues, "--concurrency", str(concurrency)]
-        process = self._start(name, ["worker", *arguments], env)
+        return self.workers([name], concurrency=concurrency, queues=queues, env=env)[name]
+
+    def workers(
+        self,
+        names: list[str],
+        *,
+        concurrency: int = 1,
+        queues: str = "s,m,l",
+        env: dict[str, str] | None = None,
+    ) -> dict[str, subprocess.Popen[bytes]]:
+        """Start one ``python -m exam worker`` per name at once; wait until all answer a ping."""
+        options = ["--queues", queues, "--concurrency", str(concurrency)]
+        started = {
+            name: self._start(name, ["worker", "--name", f"{name}@test", *options], env)
+            for name in names
+        }
+        waiting = set(names)
         deadline = time.monotonic() + WAIT_SECONDS
         # An app of its own: the project's app keeps the connection pool of the
         # first broker it used, and would ping there.
         with Celery(broker=self.env["CELERY_BROKER_URL"], set_as_current=False) as probe:
-            while not any(hostname in reply for reply in probe.control.ping(timeout=0.5)):
-                assert process.poll() is None, f"{name} exited: see {self.log_dir / name}.log"
-                assert time.monotonic() < deadline, f"{name} never answered a ping"
-        return process
+            while waiting:
+                replies = probe.control.ping(timeout=0.5)
+                waiting -= {name for name in names if any(f"{name}@test" in r for r in replies)}
+                for name in waiting:
+                    log = self.log_dir / f"{name}.log"
+                    assert started[name].poll() is None, f"{name} exited: see {log}"
+                    assert time.monotonic() < deadline, f"{name} never answered a ping"
+        return started
 
     def relay(
-        self, name: str = "relay", *, env: dict[str, str] | None = None
+        self, name: str = "relay", *, sweep_every: float = 1, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
-        """Start ``python -m exam relay`` (it relays every 0.1 s and sweeps every second)."""
-        return self._start(name, ["relay", "--interval", "0.1", "--sweep-every", "1"], env)
+        """Start ``python -m exam relay``: relay every 0.1 s, sweep every ``sweep_every`` s."""
+        arguments = ["relay", "--interval", "0.1", "--sweep-every", str(sweep_every)]
+        return self._start(name, arguments, env)
 
     def children(self, process: subprocess.Popen[bytes]) -> list[int]:
         """The PIDs of ``process``'s children (a worker's pool processes)."""
@@ -298,11 +360,22 @@ class Processes:
         return process
 
     def stop_all(self) -> None:
-        """SIGKILL every process group still running (a stopped one too)."""
-        for process in self.started:
-            if process.poll() is None:
+        """Stop every process still running with SIGTERM (SIGKILL after 20 s).
+
+        A graceful stop lets coverage save what the processes ran; a stopped
+        process group is continued first.
+        """
+        running = [process for process in self.started if process.poll() is None]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
+                os.killpg(process.pid, signal.SIGCONT)
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+                process.wait()
 
 
 @pytest.fixture
@@ -317,10 +390,6 @@ def processes(
         "CELERY_BROKER_URL": broker_url,
         "EXAM_STORAGE_DIR": str(storage_dir),
         "EXAM_FAULTS_DIR": str(faults_dir),
-        # Redis gives an unacknowledged message back after this long: short here,
-        # so that a killed worker's task reaches another worker within seconds.
-        "EXAM_BROKER_VISIBILITY_TIMEOUT": "3",
-        "EXAM_BROKER_RESTORE_INTERVAL": "1",
     }
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -179,10 +179,11 @@ class TestRefused:
     def test_an_upload_without_a_token_is_refused_with_401(
         self, client: Any, storage_dir: Path, db: None
     ) -> None:
-        """No Authorization header: 401 with DRF's message, nothing stored."""
+        """No Authorization header: 401 naming the Token scheme, DRF's message, nothing stored."""
         response = dicom_post(client, SAMPLE.read_bytes())
         assert response.status_code == status.HTTP_401_UNAUTHORIZED
         assert response.json() == {"detail": "Authentication credentials were not provided."}
+        assert response["WWW-Authenticate"] == "Token"
         assert counts() == NOTHING
         assert stored_files(storage_dir) == []
 
@@ -346,6 +347,41 @@ class TestRefused:
         assert response.json() == {"detail": "the header describes no pixel data"}
         assert counts() == NOTHING
         assert stored_files(storage_dir) == []
+
+
+class TestHeaderText:
+    """Header text the database and the API show: control characters arrive escaped."""
+
+    @pytest.mark.req("P5.PIPE.INGEST.1")
+    @pytest.mark.parametrize(
+        ("keyword", "value", "field", "shown"),
+        [
+            ("PatientID", "AB\x00CD", "patient_id", "AB\\x00CD"),
+            ("PatientID", "A\nB", "patient_id", "A\\nB"),
+            ("Modality", "M\x00R", "modality", "M\\x00R"),
+            ("Modality", "M\x1b[2J", "modality", "M\\x1b[2J"),
+        ],
+        ids=["nul-patient-id", "line-break-patient-id", "nul-modality", "escape-modality"],
+    )
+    def test_control_characters_in_header_text_are_stored_escaped(
+        self, alice: User, tmp_path: Path, keyword: str, value: str, field: str, shown: str
+    ) -> None:
+        """A NUL (PostgreSQL refuses it) or an escape sequence is stored as escaped text: 202."""
+        response = upload(client_for(alice), variant(tmp_path, **{keyword: value}))
+        assert response.status_code == status.HTTP_202_ACCEPTED
+        assert response.json()[field] == shown
+        assert getattr(Instance.objects.get(), field) == shown
+
+    @pytest.mark.req("P5.PIPE.INGEST.1")
+    @pytest.mark.parametrize("value", ["20241399", "yesterday"], ids=["month-13", "words"])
+    def test_a_study_date_that_is_no_date_is_stored_as_none(
+        self, alice: User, tmp_path: Path, value: str
+    ) -> None:
+        """A Study Date that does not parse does not refuse the file: 202, study_date null."""
+        response = upload(client_for(alice), variant(tmp_path, StudyDate=value))
+        assert response.status_code == status.HTTP_202_ACCEPTED
+        assert response.json()["study_date"] is None
+        assert Instance.objects.get().study_date is None
 
 
 class TestTooLarge:

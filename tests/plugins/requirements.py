@@ -210,12 +210,27 @@ class _Tracer:
 
 
 def _source(item: pytest.Item) -> str:
-    """The test function's source with its decorators, and its class's when it has one."""
+    """The test's source (with its class's and decorators), and that of the helpers it calls.
+
+    A test often checks through a helper of its module (``assert_fails(...)``
+    comparing the logged level): the helpers called by name are read too, one
+    level deep.
+    """
     owner = getattr(item, "cls", None) or getattr(item, "obj", None)
     try:
-        return inspect.getsource(owner) if owner is not None else ""
+        source = inspect.getsource(owner) if owner is not None else ""
     except (OSError, TypeError):
         return ""
+    module = inspect.getmodule(owner)
+    helpers = []
+    for name in dict.fromkeys(re.findall(r"\b([A-Za-z_]\w*)\(", source)):
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and (
+            helper.__module__ == getattr(module, "__name__", None)
+            or helper.__module__.startswith("tests.")
+        ):
+            helpers.append(inspect.getsource(helper))
+    return "\n".join([source, *helpers])
 
 
 def _outcome(report: pytest.TestReport) -> str | None:

@@ -1,0 +1,71 @@
+"""What an instance row keeps of its header for DICOMweb: numbers to match on, and DICOM JSON.
+
+The header is kept as DICOM JSON (PS3.18 Annex F) without bulk data: binary
+values longer than :data:`BULK_DATA_BYTES` are left out, pixel data is never
+read.  QIDO-RS and WADO-RS metadata answer from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydicom import Dataset
+from pydicom.dataelem import DataElement
+
+#: Binary values (OB, OW, UN ...) longer than this are bulk data, left out of the stored header.
+BULK_DATA_BYTES = 1024
+#: What pydicom's JSON encoder writes for bulk data here, so that it can be dropped.
+_BULK = "bulk-data-left-out"
+#: The range of the database's integer columns.
+_INT32 = range(-(2**31), 2**31)
+
+
+def header_fields(header: Dataset) -> dict[str, Any]:
+    """The Instance fields taken from ``header``: accession and series/instance numbers, JSON."""
+    return {
+        "accession_number": str(header.get("AccessionNumber") or "")[:16],
+        "series_number": _number(header, "SeriesNumber"),
+        "instance_number": _number(header, "InstanceNumber"),
+        "header": dicom_json(header),
+    }
+
+
+def dicom_json(header: Dataset) -> dict[str, Any]:
+    """``header`` as DICOM JSON, bulk data left out; elements pydicom cannot encode are skipped."""
+    encoded = header.to_json_dict(
+        bulk_data_threshold=BULK_DATA_BYTES,
+        bulk_data_element_handler=_bulk,
+        suppress_invalid_tags=True,
+    )
+    stored: dict[str, Any] = _without_bulk_data(encoded)
+    return stored
+
+
+def _bulk(element: DataElement) -> str:
+    return _BULK
+
+
+def _without_bulk_data(node: Any) -> Any:
+    """Drop the bulk data elements; remove NUL characters, which PostgreSQL's JSON cannot hold."""
+    if isinstance(node, dict):
+        return {
+            key: _without_bulk_data(value)
+            for key, value in node.items()
+            if not (isinstance(value, dict) and value.get("BulkDataURI") == _BULK)
+        }
+    if isinstance(node, list):
+        return [_without_bulk_data(item) for item in node]
+    if isinstance(node, str):
+        return node.replace("\x00", "")
+    return node
+
+
+def _number(header: Dataset, keyword: str) -> int | None:
+    """The whole number ``keyword`` holds, if it holds one that fits the column."""
+    value = header.get(keyword)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    # pydicom keeps an invalid IS such as "1.5" as its float: not a whole number.
+    return number if number == value and number in _INT32 else None
