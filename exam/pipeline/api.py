@@ -10,7 +10,9 @@ is a 404, never a 403, which would confirm it exists.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -143,35 +145,14 @@ class InstanceUploadView(APIView):
         return response
 
     def _ingest(self, request: Request) -> Response:
-        if request.content_type.split(";")[0].strip().lower() != DICOM_MEDIA_TYPE:
-            return _error(
-                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                f"Send the file as the body with Content-Type: {DICOM_MEDIA_TYPE}.",
-            )
-        stream, length = body_stream(request._request)
-        try:
-            with upload_slot():
-                outcome = ingest(
-                    owner=_user(request),
-                    stream=stream,
-                    declared_length=length,
-                    filename=request.headers.get("X-Filename", ""),
-                    correlation_id=getattr(request._request, "request_id", ""),
-                    client_address=request.META.get("REMOTE_ADDR", ""),
-                )
-        except TooLarge as error:
-            return _error(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(error))
-        except InstanceRefused as error:
-            return _error(REFUSED_STATUS[error.code], error.reason)
-        except Duplicate as error:
-            return _error(status.HTTP_409_CONFLICT, str(error))
-        except (Busy, Unavailable) as error:
-            response = _error(status.HTTP_503_SERVICE_UNAVAILABLE, str(error))
-            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        upload = receive_upload(request._request, _user(request))
+        if upload.job is None:
+            response = _error(upload.status, upload.message)
+            if upload.status == status.HTTP_503_SERVICE_UNAVAILABLE:
+                response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
-        body = JobSerializer(outcome.job, context={"request": request}).data
-        code = status.HTTP_202_ACCEPTED if outcome.created else status.HTTP_200_OK
-        return Response(body, status=code, headers={"Location": body["job_url"]})
+        body = JobSerializer(upload.job, context={"request": request}).data
+        return Response(body, status=upload.status, headers={"Location": body["job_url"]})
 
 
 class JobListView(generics.ListAPIView[Job]):
@@ -219,6 +200,56 @@ class ResultDetailView(APIView):
         job = get_object_or_404(visible_jobs(request), pk=pk)
         result = get_object_or_404(Result, job=job)
         return Response(ResultSerializer(result, context={"request": request}).data)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What one upload came to: its HTTP status, a sentence, and the job when stored."""
+
+    status: int
+    message: str
+    job: Job | None = None
+
+
+def receive_upload(request: HttpRequest, owner: User) -> Upload:
+    """Stream an ``application/dicom`` body into ingest for ``owner``: the API's and portal's.
+
+    The file's name, if sent, is ``X-Filename``, percent-encoded (a browser's
+    ``encodeURIComponent``).  A new job answers 202, the same file again 200
+    with its job; anything refused answers its status and the reason, with
+    nothing stored.
+    """
+    if request.content_type != DICOM_MEDIA_TYPE:
+        return Upload(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Send the file as the body with Content-Type: {DICOM_MEDIA_TYPE}.",
+        )
+    stream, length = body_stream(request)
+    try:
+        with upload_slot():
+            done = ingest(
+                owner=owner,
+                stream=stream,
+                declared_length=length,
+                filename=unquote(request.headers.get("X-Filename", "")),
+                correlation_id=str(getattr(request, "request_id", "")),
+                client_address=request.META.get("REMOTE_ADDR", ""),
+            )
+    except TooLarge as error:
+        return Upload(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, str(error))
+    except InstanceRefused as error:
+        return Upload(REFUSED_STATUS[error.code], error.reason)
+    except Duplicate as error:
+        return Upload(status.HTTP_409_CONFLICT, str(error))
+    except (Busy, Unavailable) as error:
+        return Upload(status.HTTP_503_SERVICE_UNAVAILABLE, str(error))
+    if done.created:
+        return Upload(status.HTTP_202_ACCEPTED, f"Queued as job {done.job.pk}.", done.job)
+    return Upload(
+        status.HTTP_200_OK,
+        f"The same file is job {done.job.pk}; nothing was stored again.",
+        done.job,
+    )
 
 
 def body_stream(request: HttpRequest) -> tuple[Any, int | None]:

@@ -12,7 +12,6 @@ see answers 404, never 403, which would confirm that it exists.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -31,17 +30,18 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework import status
 
 from exam.pipeline import jobs
-from exam.pipeline.api import REFUSED_STATUS, RETRY_AFTER_SECONDS, ResultSerializer, body_stream
-from exam.pipeline.ingest import Busy, Duplicate, TooLarge, Unavailable, ingest, upload_slot
-from exam.pipeline.models import AuditEvent, Job
-from exam.pipeline.processing import InstanceRefused
+from exam.pipeline.api import (
+    DICOM_MEDIA_TYPE,
+    RETRY_AFTER_SECONDS,
+    ResultSerializer,
+    receive_upload,
+)
+from exam.pipeline.models import AuditEvent, Job, Result
 from exam.pipeline.storage import STORAGE_ERRORS
 from exam.pipeline.tasks import app
 from exam.portal import charts, events, operations, selectors
 from exam.portal.forms import AuditSearchForm, JobFilterForm
 from exam.portal.rls import scoped
-
-DICOM_MEDIA_TYPE = "application/dicom"
 
 
 @login_required
@@ -101,58 +101,29 @@ def upload(request: HttpRequest) -> JsonResponse:
     The file goes through the same ingest as the API's uploads, streamed
     (the request-log middleware leaves DICOM bodies unread).
     """
-    if request.content_type != DICOM_MEDIA_TYPE:
-        return _outcome(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            "rejected",
-            f"Send the file as the body with Content-Type: {DICOM_MEDIA_TYPE}.",
-        )
-    stream, length = body_stream(request)
-    try:
-        with upload_slot():
-            done = ingest(
-                owner=_user(request),
-                stream=stream,
-                declared_length=length,
-                filename=unquote(request.headers.get("X-Filename", "")),
-                correlation_id=_request_id(request),
-                client_address=request.META.get("REMOTE_ADDR", ""),
-            )
-    except TooLarge as error:
-        return _outcome(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "rejected", str(error))
-    except InstanceRefused as error:
-        return _outcome(REFUSED_STATUS[error.code], "rejected", _sentence(error.reason))
-    except Duplicate as error:
-        return _outcome(status.HTTP_409_CONFLICT, "rejected", str(error))
-    except (Busy, Unavailable) as error:
-        response = _outcome(status.HTTP_503_SERVICE_UNAVAILABLE, "not stored", str(error))
+    upload = receive_upload(request, _user(request))
+    code = upload.status
+    if upload.job is not None:
+        outcome = "accepted" if code == status.HTTP_202_ACCEPTED else "already uploaded"
+        return _outcome(code, outcome, upload.message, job=upload.job.pk)
+    if code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        response = _outcome(code, "not stored", upload.message)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    if done.created:
-        return _outcome(
-            status.HTTP_202_ACCEPTED, "accepted", f"Queued as job {done.job.pk}.", job=done.job.pk
-        )
-    return _outcome(
-        status.HTTP_200_OK,
-        "already uploaded",
-        f"The same file is job {done.job.pk}; nothing was stored again.",
-        job=done.job.pk,
-    )
+    return _outcome(code, "rejected", _sentence(upload.message))
 
 
 @login_required
 @require_POST
 def retry(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Queue a failed job of the user's again ("Retry"); htmx gets the job's new row."""
-    user = _user(request)
-    with scoped(user) as alias:
-        job = selectors.own_jobs(user, alias).filter(pk=pk).first()
-        if job is None:
-            return not_found(request)
-        _audit(request, alias, "retry", job)
-    queued = jobs.rerun(job.pk)
+    found = _audited(request, pk, "retry", owner_only=True, result=False)
+    if found is None:
+        return not_found(request)
+    queued = jobs.rerun(pk)
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect("portal:jobs")
+    user = _user(request)
     with scoped(user) as alias:
         job = selectors.own_jobs(user, alias).get(pk=pk)
     code = status.HTTP_200_OK if queued else status.HTTP_409_CONFLICT
@@ -163,18 +134,15 @@ def retry(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_GET
 def result_page(request: HttpRequest, pk: int) -> HttpResponse:
     """A succeeded job's result: study record, frame statistics, histogram, preview."""
-    user = _user(request)
-    with scoped(user) as alias:
-        job = selectors.visible_job(user, alias, pk)
-        result = selectors.result_of(job, alias) if job is not None else None
-        if job is None or result is None:
-            return not_found(request)
-        _audit(request, alias, "result_view", job)
+    found = _audited(request, pk, "result_view")
+    if found is None:
+        return not_found(request)
+    job, result = found
     context = {
         "job": job,
         "result": result,
         "histogram": charts.histogram(result.histogram["bin_edges"], result.histogram["counts"]),
-        "downloads": job.owner_id == user.pk,
+        "downloads": job.owner_id == request.user.pk,
         "nav": "jobs",
     }
     return render(request, "portal/result.html", context)
@@ -184,30 +152,22 @@ def result_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The result's PNG preview, streamed from storage."""
-    user = _user(request)
-    with scoped(user) as alias:
-        job = selectors.visible_job(user, alias, pk)
-        result = selectors.result_of(job, alias) if job is not None else None
-        if job is None or result is None:
-            return not_found(request)
-        _audit(request, alias, "preview_view", job)
-    return _stored(request, result.preview_key, content_type="image/png")
+    found = _audited(request, pk, "preview_view")
+    if found is None:
+        return not_found(request)
+    return _stored(request, found[1].preview_key, content_type="image/png")
 
 
 @login_required
 @require_GET
 def result_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The result as a JSON file, as the API shows it (the owner only)."""
-    user = _user(request)
-    with scoped(user) as alias:
-        job = selectors.own_jobs(user, alias).filter(pk=pk).first()
-        result = selectors.result_of(job, alias) if job is not None else None
-        if job is None or result is None:
-            return not_found(request)
-        _audit(request, alias, "result_download", job)
-    body = ResultSerializer(result, context={"request": request}).data
+    found = _audited(request, pk, "result_download", owner_only=True)
+    if found is None:
+        return not_found(request)
+    body = ResultSerializer(found[1], context={"request": request}).data
     response = JsonResponse(body, json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="result-{job.pk}.json"'
+    response["Content-Disposition"] = f'attachment; filename="result-{pk}.json"'
     return response
 
 
@@ -215,12 +175,10 @@ def result_download(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_GET
 def original_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     """The original DICOM file exactly as uploaded (the owner only)."""
-    user = _user(request)
-    with scoped(user) as alias:
-        job = selectors.own_jobs(user, alias).filter(pk=pk).first()
-        if job is None:
-            return not_found(request)
-        _audit(request, alias, "original_download", job)
+    found = _audited(request, pk, "original_download", owner_only=True, result=False)
+    if found is None:
+        return not_found(request)
+    job = found[0]
     name = job.instance.filename or f"job-{job.pk}.dcm"
     return _stored(
         request, job.instance.storage_key, content_type=DICOM_MEDIA_TYPE, attachment=name
@@ -290,6 +248,28 @@ def _stored(
     )
 
 
+def _audited(
+    request: HttpRequest, pk: int, action: str, *, owner_only: bool = False, result: bool = True
+) -> tuple[Job, Result] | None:
+    """Job ``pk`` and its result, if the user may see them, once the audit row is written.
+
+    ``owner_only``: the user's own job even for staff (downloads, retry);
+    ``result=False``: the job need not have a result (the result returned
+    is then ``None`` too, and is not read).  ``None`` means answer 404.
+    """
+    user = _user(request)
+    with scoped(user) as alias:
+        if owner_only:
+            job = selectors.own_jobs(user, alias).filter(pk=pk).first()
+        else:
+            job = selectors.visible_job(user, alias, pk)
+        found = selectors.result_of(job, alias) if job is not None and result else None
+        if job is None or (result and found is None):
+            return None
+        _audit(request, alias, action, job)
+    return job, found  # type: ignore[return-value]
+
+
 def _audit(request: HttpRequest, alias: str, action: str, job: Job) -> None:
     """Record that the request's user did ``action`` to ``job`` (as the portal's role)."""
     AuditEvent.objects.using(alias).create(
@@ -305,7 +285,8 @@ def _audit(request: HttpRequest, alias: str, action: str, job: Job) -> None:
 
 def _sentence(reason: str) -> str:
     """``reason`` as a sentence: capitalised, with a full stop."""
-    return f"{reason[:1].upper()}{reason[1:]}."
+    text = f"{reason[:1].upper()}{reason[1:]}"
+    return text if text.endswith(".") else f"{text}."
 
 
 def _outcome(code: int, outcome: str, message: str, **fields: Any) -> JsonResponse:

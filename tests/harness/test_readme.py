@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -34,14 +36,21 @@ def test_ci_runs_each_readme_command_verbatim(number: str) -> None:
 @pytest.mark.req("H.README.1")
 def test_demo_runs_every_part_on_the_bundled_fixtures() -> None:
     """python -m exam demo exits 0, prints a heading per part and warns only of text columns."""
-    result = subprocess.run(
+    # A session of its own: if the demo hangs, its worker and relay die with it.
+    with subprocess.Popen(
         [sys.executable, "-m", "exam", "demo"],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
-    )
+        start_new_session=True,
+    ) as demo:
+        try:
+            stdout, stderr = demo.communicate(timeout=100)
+        except subprocess.TimeoutExpired:
+            os.killpg(demo.pid, signal.SIGKILL)
+            raise
+    result = subprocess.CompletedProcess(demo.args, demo.returncode, stdout, stderr)
     assert result.returncode == 0, result.stderr
     headings = re.findall(r"^=== (Part \d) - ", result.stdout, flags=re.MULTILINE)
     assert sorted(set(headings)) == ["Part 1", "Part 2", "Part 3", "Part 4", "Part 5"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
-from pydicom import dcmread
+from pydicom import config, dcmread
 
 from exam.pipeline.models import AuditEvent, Instance, Job, JobState, Outbox
 
@@ -48,13 +48,17 @@ NOTHING = {"instances": 0, "jobs": 0, "outbox": 0, "audit": 0}
 def variant(
     folder: Path, source: Path = SAMPLE, name: str = "variant.dcm", **elements: Any
 ) -> Path:
-    """A copy of ``source`` in ``folder`` with ``elements`` changed (None deletes one)."""
+    """A copy of ``source`` in ``folder`` with ``elements`` changed (None deletes one).
+
+    Invalid values are the point of many variants: pydicom stores them without a warning.
+    """
     dataset = dcmread(source)
-    for keyword, value in elements.items():
-        if value is None:
-            delattr(dataset, keyword)
-        else:
-            setattr(dataset, keyword, value)
+    with config.disable_value_validation():
+        for keyword, value in elements.items():
+            if value is None:
+                delattr(dataset, keyword)
+            else:
+                setattr(dataset, keyword, value)
     path = folder / name
     dataset.save_as(path)
     return path

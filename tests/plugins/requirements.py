@@ -229,7 +229,10 @@ def _source(item: pytest.Item) -> str:
             helper.__module__ == getattr(module, "__name__", None)
             or helper.__module__.startswith("tests.")
         ):
-            helpers.append(inspect.getsource(helper))
+            try:
+                helpers.append(inspect.getsource(helper))
+            except OSError:  # made at run time (a factory's product): nothing to read
+                continue
     return "\n".join([source, *helpers])
 
 
