@@ -24,8 +24,23 @@ from .conftest import SAMPLE, bundled, uids
 
 pytestmark = [pytest.mark.slow]
 
+
+def dcmtk_program(name: str) -> str | None:
+    """DCMTK's program ``name`` on PATH, or None.
+
+    pynetdicom installs Python apps of the same names (``storescu``,
+    ``echoscu``) into the environment's ``bin``, which tox puts first on PATH;
+    they are not the independent sender these tests need, so that folder is
+    skipped.
+    """
+    ours = os.path.dirname(os.path.abspath(sys.executable))
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    path = os.pathsep.join(f for f in folders if os.path.abspath(f) != ours)
+    return shutil.which(name, path=path)
+
+
 DCMTK = pytest.mark.skipif(
-    shutil.which("storescu") is None and not os.environ.get("CI"),
+    dcmtk_program("storescu") is None and not os.environ.get("CI"),
     reason="needs DCMTK's storescu and echoscu (.ci/run installs them)",
 )
 
@@ -49,8 +64,10 @@ class Gateway:
         self, program: str, *arguments: str, calling: str = "MODALITY"
     ) -> subprocess.CompletedProcess[str]:
         """Run a DCMTK program against the gateway as ``calling``."""
+        executable = dcmtk_program(program)
+        assert executable is not None, f"DCMTK's {program} is not installed"
         return subprocess.run(
-            [program, "-aet", calling, "-aec", "EXAM", "127.0.0.1", str(self.port), *arguments],
+            [executable, "-aet", calling, "-aec", "EXAM", "127.0.0.1", str(self.port), *arguments],
             capture_output=True,
             text=True,
             timeout=120,
