@@ -15,14 +15,16 @@ on the unbuffered file, 8 bytes per item: no pixel is ever read or decoded.
 pydicom reads a file cut short as a data set that ends early, so a short read
 (:class:`_CutDetector`), a short value and pixel data running past the end all
 mean "truncated".  Sequences are printed with an explicit stack: any depth
-pydicom can parse prints.  pydicom's value validation is off while we read,
-because its warnings quote values, which may identify a patient.
+pydicom can parse prints.  pydicom's value validation is off while we read
+(:func:`unchecked_values`), because its warnings quote values, which may
+identify a patient.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -244,6 +246,24 @@ def read_header(path: str | os.PathLike[str]) -> FileDataset:
     return _read(Path(path))[0]
 
 
+#: pydicom's validation mode is one process-wide setting, saved and restored by
+#: each context manager that changes it; two threads doing so at once can leave
+#: it changed for good (even at RAISE, if one of them was pydicom's own
+#: ``strict_reading``).  Every change here takes this lock.
+_VALIDATION_LOCK = threading.RLock()
+
+
+@contextmanager
+def unchecked_values() -> Iterator[None]:
+    """pydicom's value validation off for this block, one thread at a time.
+
+    Its warnings quote the invalid value, which may identify a patient; the
+    project checks the values it uses itself.
+    """
+    with _VALIDATION_LOCK, config.disable_value_validation():
+        yield
+
+
 def read_dicom(
     path: str | os.PathLike[str], filename: str | os.PathLike[str], *tags: TagSpec
 ) -> DicomSummary | None:
@@ -268,8 +288,7 @@ def read_dicom(
     file = Path(path) / filename
     requests, rejected = _parse_tags(tags)
     try:
-        # Process-wide, as every pydicom setting: concurrent readers would share it.
-        with config.disable_value_validation():
+        with unchecked_values():
             dataset, pixel = _read(file, any(request.reaches_pixel_data for request in requests))
             with _reading(file):
                 study_date = _basic_field(dataset, "StudyDate")

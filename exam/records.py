@@ -32,11 +32,10 @@ from numbers import Integral, Real
 from os import PathLike
 from typing import Any, ClassVar, Generic, Self, TypeGuard, TypeVar
 
-from pydicom import config
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
-from exam.dicom_io import DicomReadError, read_header
+from exam.dicom_io import DicomReadError, read_header, unchecked_values
 from exam.logs import escape_controls, get_logger
 
 logger = get_logger(__name__)
@@ -498,9 +497,7 @@ def _read_elements(
     dataset = read_header(path)
     keywords = [declared.keyword for declared in _fields(record_type)] + [_DIAGNOSIS]
     # pydicom converts each value on first access; its checks would warn quoting the value.
-    # The switch is process-wide while it lasts; the CLI and the pipeline's workers (pool
-    # processes) read one file at a time per process.
-    with config.disable_value_validation():
+    with unchecked_values():
         values = {keyword: dataset.get(keyword) for keyword in keywords}
     try:
         patient_id = _long_string(values["PatientID"], "patient_id")

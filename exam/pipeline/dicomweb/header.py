@@ -12,6 +12,8 @@ from typing import Any
 from pydicom import Dataset
 from pydicom.dataelem import DataElement
 
+from exam.dicom_io import unchecked_values
+
 #: Binary values (OB, OW, UN ...) longer than this are bulk data, left out of the stored header.
 BULK_DATA_BYTES = 1024
 #: What pydicom's JSON encoder writes for bulk data here, so that it can be dropped.
@@ -31,12 +33,22 @@ def header_fields(header: Dataset) -> dict[str, Any]:
 
 
 def dicom_json(header: Dataset) -> dict[str, Any]:
-    """``header`` as DICOM JSON, bulk data left out; elements pydicom cannot encode are skipped."""
-    encoded = header.to_json_dict(
-        bulk_data_threshold=BULK_DATA_BYTES,
-        bulk_data_element_handler=_bulk,
-        suppress_invalid_tags=True,
-    )
+    """``header`` as DICOM JSON, bulk data left out; elements pydicom cannot encode are skipped.
+
+    Element by element, as ``to_json_dict(suppress_invalid_tags=True)`` does,
+    but without its ``strict_reading``: that switches pydicom's process-wide
+    validation to RAISE, which another thread's reading could then keep (and
+    its log line quotes the value).  Values are encoded as found.
+    """
+    encoded: dict[str, Any] = {}
+    with unchecked_values():
+        for tag in header.keys():  # noqa: SIM118 -- iterating a Dataset converts its elements
+            try:  # converting the raw element can fail too
+                encoded[f"{tag:08X}"] = header[tag].to_json_dict(
+                    bulk_data_element_handler=_bulk, bulk_data_threshold=BULK_DATA_BYTES
+                )
+            except Exception:  # any value pydicom cannot encode is left out
+                continue
     stored: dict[str, Any] = _without_bulk_data(encoded)
     return stored
 
