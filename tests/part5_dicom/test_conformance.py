@@ -8,11 +8,9 @@ send raw bodies with http.client, chunked, as a socket carries them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,13 +22,13 @@ import pytest
 import requests
 from dicomweb_client import DICOMwebClient
 from django.contrib.auth.models import User
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.dataset import Dataset
 from rest_framework import status
 
 from exam.pipeline.models import Instance, Job
+from tests.part5_pipeline.bodies import MIB, large_dicom, sha256_of, status_field
 from tests.part5_pipeline.conftest import Processes, database_url, wait_for
-from tests.part5_pipeline.served import Web, served
+from tests.part5_pipeline.served import Web, served, served_web  # noqa: F401 - fixture "web"
 
 from .conftest import BOUNDARY, SAMPLE, SAMPLE_02, STOW_TYPE, bundled, multipart, uids
 
@@ -43,23 +41,6 @@ FILES = [
     bundled("MR_small.dcm"),
     bundled("JPEG2000.dcm"),
 ]
-MIB = 1 << 20
-
-
-@pytest.fixture
-def web(storage_dir: Path, tmp_path: Path, alice: User) -> Iterator[Web]:
-    """One served process (``python -m exam serve``) on the test database and storage."""
-    spool = tmp_path / "spool"
-    spool.mkdir()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "exam.api.settings",
-        "DATABASE_URL": database_url(),
-        "EXAM_STORAGE_DIR": str(storage_dir),
-        "EXAM_SPOOL_DIR": str(spool),
-    }
-    with served(env, tmp_path / "web.log", "--workers", "1") as api:
-        yield api
 
 
 def dicomweb(web: Web, user: User) -> DICOMwebClient:
@@ -156,36 +137,6 @@ def test_a_chunked_stow_is_read_to_its_end_and_answered(
     assert stored == (1 if expected in (status.HTTP_200_OK, status.HTTP_202_ACCEPTED) else 0)
 
 
-ROWS = COLUMNS = 512
-FRAMES = 573
-#: 16-bit pixels: 300,417,024 bytes of pixel data.
-PIXEL_BYTES = ROWS * COLUMNS * FRAMES * 2
-
-
-def large_dicom(path: Path) -> Path:
-    """A 300 MB DICOM file whose pixel data is a hole of zeros on disk (never held in memory)."""
-    dataset = Dataset()
-    dataset.file_meta = FileMetaDataset()
-    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    dataset.SOPClassUID = SecondaryCaptureImageStorage
-    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID
-    dataset.StudyInstanceUID = generate_uid()
-    dataset.SeriesInstanceUID = generate_uid()
-    dataset.Rows, dataset.Columns, dataset.NumberOfFrames = ROWS, COLUMNS, FRAMES
-    dataset.SamplesPerPixel = 1
-    dataset.PhotometricInterpretation = "MONOCHROME2"
-    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 16, 15
-    dataset.PixelRepresentation = 0
-    dataset.save_as(path, enforce_file_format=True)
-    with path.open("ab") as file:
-        # (7FE0,0010) OW, explicit VR little endian: tag, VR, 2 reserved bytes, 4-byte length.
-        file.write(struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, PIXEL_BYTES))
-        file.truncate(file.tell() + PIXEL_BYTES)
-    return path
-
-
 def streamed_body(*paths: Path) -> Iterator[bytes]:
     """A multipart/related body of ``paths``, read from disk 1 MiB at a time."""
     for path in paths:
@@ -195,23 +146,6 @@ def streamed_body(*paths: Path) -> Iterator[bytes]:
                 yield chunk
         yield b"\r\n"
     yield b"--%s--\r\n" % BOUNDARY.encode()
-
-
-def memory(pid: int, field: str) -> int:
-    """A memory field of /proc/<pid>/status (VmRSS, VmHWM), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no {field} for process {pid}")
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(MIB):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @pytest.mark.req("P5.DICOM.STOW.5")
@@ -226,11 +160,11 @@ def test_a_chunked_300_mb_stow_grows_the_server_by_less_than_50_mb(
     assert chunked_stow(web, alice, streamed_body(SAMPLE_02))[0] == status.HTTP_200_OK
     # Writing 5 to clear_refs resets the peak (VmHWM) to the current size.
     Path(f"/proc/{worker}/clear_refs").write_text("5")
-    before = memory(worker, "VmRSS")
+    before = status_field(worker, "VmRSS")
 
     code, _ = chunked_stow(web, alice, streamed_body(large, SAMPLE))
 
-    peak = memory(worker, "VmHWM")
+    peak = status_field(worker, "VmHWM")
     assert code == status.HTTP_200_OK
     assert peak - before < 50 * MIB, f"grew by {(peak - before) / MIB:.1f} MiB"
     for path in (large, SAMPLE):

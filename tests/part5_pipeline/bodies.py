@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import struct
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
 from pydicom import config, dcmread
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from exam.pipeline.models import AuditEvent, Instance, Job, JobState, Outbox
 
@@ -133,3 +137,57 @@ def make_job(owner: User, state: str = JobState.QUEUED, *, number: int = 1, **fi
         correlation_id=f"request-{number}",
         **fields,
     )
+
+
+ROWS = COLUMNS = 512
+FRAMES = 573
+#: 16-bit pixels: 300,417,024 bytes of pixel data.
+PIXEL_BYTES = ROWS * COLUMNS * FRAMES * 2
+MIB = 1 << 20
+
+
+def large_dicom(path: Path) -> Path:
+    """A DICOM file of 573 512x512 16-bit frames, its pixel data a hole of zeros on disk.
+
+    pydicom writes the header; the pixel data element's tag, VR and length
+    follow, and the file is extended to its full size without writing (or
+    holding) the 300 MB.
+    """
+    dataset = Dataset()
+    dataset.file_meta = FileMetaDataset()
+    dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    dataset.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    dataset.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    dataset.SOPClassUID = SecondaryCaptureImageStorage
+    dataset.SOPInstanceUID = dataset.file_meta.MediaStorageSOPInstanceUID
+    dataset.StudyInstanceUID = generate_uid()
+    dataset.SeriesInstanceUID = generate_uid()
+    dataset.Modality = "OT"
+    dataset.Rows, dataset.Columns, dataset.NumberOfFrames = ROWS, COLUMNS, FRAMES
+    dataset.SamplesPerPixel = 1
+    dataset.PhotometricInterpretation = "MONOCHROME2"
+    dataset.BitsAllocated, dataset.BitsStored, dataset.HighBit = 16, 16, 15
+    dataset.PixelRepresentation = 0
+    dataset.save_as(path, enforce_file_format=True)
+    with path.open("ab") as file:
+        # (7FE0,0010) OW, explicit VR little endian: tag, VR, 2 reserved bytes, 4-byte length.
+        file.write(struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OW", 0, PIXEL_BYTES))
+        file.truncate(file.tell() + PIXEL_BYTES)
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def status_field(pid: int, name: str) -> int:
+    """A memory field of /proc/<pid>/status, in bytes (VmRSS, VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {name} for process {pid}")

@@ -21,7 +21,10 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conftest import wait_for
+import pytest
+from django.contrib.auth.models import User
+
+from .conftest import database_url, wait_for
 
 
 @dataclass
@@ -107,3 +110,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture(name="web")
+def served_web(storage_dir: Path, tmp_path: Path, alice: User) -> Iterator[Web]:
+    """One served API process (``python -m exam serve``) with the default limits,
+    on the test database and storage, spooling into the test's folder."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "exam.api.settings",
+        "DATABASE_URL": database_url(),
+        "EXAM_STORAGE_DIR": str(storage_dir),
+        "EXAM_SPOOL_DIR": str(spool),
+    }
+    with served(env, tmp_path / "web.log", "--workers", "1") as api:
+        yield api
